@@ -1,0 +1,122 @@
+// Package config is callsign's configuration: one struct loaded from
+// CALLSIGN_* environment variables with github.com/kelseyhightower/envconfig,
+// then checked by Validate for what envconfig cannot express.
+package config
+
+import "time"
+
+// Prefix is the environment variable prefix; every variable is
+// Prefix + "_" + the field's split_words name.
+const Prefix = "CALLSIGN"
+
+// Config is the whole configuration of a callsign function or local server.
+// Every field is tagged split_words so that, e.g., RedisURL is read from
+// CALLSIGN_REDIS_URL and never from an unprefixed REDIS_URL.
+type Config struct {
+	// Stage is the deployment stage: local, dev, staging or prod. It prefixes
+	// shared rate-limit keys and appears in logs.
+	Stage string `split_words:"true" default:"local" desc:"deployment stage: local, dev, staging or prod"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `split_words:"true" default:"info" desc:"log level: debug, info, warn, error"`
+	// HTTPAddr is where the local server listens (callsign serve, make run).
+	HTTPAddr string `split_words:"true" default:"127.0.0.1:8080" desc:"listen address of the local server"`
+
+	// SDKAppID is the TRTC SDKAppID; required unless the secret is a JSON
+	// document carrying sdkAppID (then both must agree when both are set).
+	SDKAppID uint32 `split_words:"true" desc:"TRTC SDKAppID (optional when the stored secret is JSON with sdkAppID)"`
+
+	// SecretSource names where the signing secret comes from.
+	SecretSource string `split_words:"true" default:"env" desc:"env (local only), aws-secretsmanager, aws-ssm or tencent-ssm"`
+	// SecretKey is the TRTC secret key for SecretSource=env only.
+	SecretKey string `split_words:"true" secret:"true" desc:"TRTC secret key (env source only; local development)"`
+	// PreviousSecretKey is the previous TRTC key for SecretSource=env only.
+	PreviousSecretKey string `split_words:"true" secret:"true" desc:"previous TRTC key, still accepted when verifying (env source only)"`
+	// TokenKey is a separate session/call token key for SecretSource=env only.
+	TokenKey string `split_words:"true" secret:"true" desc:"separate HMAC key for session and call tokens (env source only)"`
+	// SecretName is the secret ID/ARN (Secrets Manager), parameter name (SSM)
+	// or SecretName (Tencent SSM).
+	SecretName string `split_words:"true" desc:"secret name or ARN in the managed store"`
+	// SecretVersion is the AWS version stage (default AWSCURRENT) or the
+	// Tencent SSM VersionId (required for tencent-ssm).
+	SecretVersion string `split_words:"true" desc:"AWS version stage, or Tencent SSM VersionId (required for tencent-ssm)"`
+	// SecretRegion is the Tencent Cloud region of the SSM secret; defaults to
+	// TENCENTCLOUD_REGION. AWS sources use the SDK's region resolution.
+	SecretRegion string `split_words:"true" desc:"Tencent Cloud region for tencent-ssm (default: TENCENTCLOUD_REGION)"`
+	// SecretEndpoint overrides the store's endpoint (tests, VPC endpoints).
+	SecretEndpoint string `split_words:"true" desc:"endpoint override for the secret store"`
+	// SecretCacheTTL is how long a fetched secret is served before a refresh.
+	SecretCacheTTL time.Duration `split_words:"true" default:"10m" desc:"how long a fetched secret is cached"`
+
+	// WechatAppID is the mini-program AppID: CloudBase WX_APPID must equal it,
+	// and code2Session uses it.
+	WechatAppID string `split_words:"true" desc:"WeChat mini-program AppID (CloudBase WX_APPID must match)"`
+	// WechatAppSecret is the mini-program AppSecret for SecretSource=env only.
+	WechatAppSecret string `split_words:"true" secret:"true" desc:"WeChat AppSecret (env source only)"`
+	// WechatAPIBaseURL is the code2Session base URL.
+	WechatAPIBaseURL string `split_words:"true" default:"https://api.weixin.qq.com" desc:"base URL of the WeChat API"`
+	// WechatTimeout bounds one code2Session call.
+	WechatTimeout time.Duration `split_words:"true" default:"3s" desc:"timeout of one code2Session call"`
+
+	// Verifiers lists the identity verifiers to enable; they are always
+	// tried in the order cloudbase, session, jwt, gateway, dev.
+	Verifiers []string `split_words:"true" default:"cloudbase,session" desc:"identity verifiers: cloudbase, session, jwt, gateway, dev (dev: local server only)"`
+	// UserIDMode is raw or hash (see DESIGN §3).
+	UserIDMode string `split_words:"true" default:"hash" desc:"userID derivation: raw or hash"`
+	// UserIDPrefix is prepended to raw subjects (raw mode) or hashed IDs.
+	UserIDPrefix string `split_words:"true" desc:"prefix for derived userIDs"`
+	// SessionTTL is the lifetime of callsign session tokens.
+	SessionTTL time.Duration `split_words:"true" default:"24h" desc:"lifetime of session tokens"`
+
+	// JWTIssuer is the required "iss" of the app's own JWTs.
+	JWTIssuer string `split_words:"true" desc:"required iss of app JWTs"`
+	// JWTAudience is the required "aud" of the app's own JWTs.
+	JWTAudience string `split_words:"true" desc:"required aud of app JWTs"`
+	// JWTSecret is the HS256 shared secret of the app's own JWTs.
+	JWTSecret string `split_words:"true" secret:"true" desc:"HS256 shared secret of app JWTs"`
+	// JWTJwksURL is the JWKS URL for RS256/ES256 app JWTs.
+	JWTJwksURL string `split_words:"true" desc:"JWKS URL for RS256/ES256 app JWTs"`
+	// JWTAlgorithms is the algorithm allow-list for app JWTs.
+	JWTAlgorithms []string `split_words:"true" default:"RS256,ES256" desc:"allowed JWT algorithms"`
+	// JWTLeeway tolerates clock skew on exp/nbf.
+	JWTLeeway time.Duration `split_words:"true" default:"30s" desc:"clock-skew leeway for exp/nbf"`
+	// JWTSubjectClaim names the claim that identifies the user.
+	JWTSubjectClaim string `split_words:"true" default:"sub" desc:"claim holding the user subject"`
+	// GatewaySubjectClaim names the authorizer claim that identifies the user.
+	GatewaySubjectClaim string `split_words:"true" default:"sub" desc:"API-gateway authorizer claim holding the user subject"`
+
+	// UserSigTTL is the default UserSig lifetime.
+	UserSigTTL time.Duration `split_words:"true" default:"24h" desc:"default UserSig lifetime"`
+	// UserSigMaxTTL caps a requested ttlSeconds.
+	UserSigMaxTTL time.Duration `split_words:"true" default:"168h" desc:"maximum UserSig lifetime a client may request"`
+	// PrivateMapKeyTTL is the PrivateMapKey lifetime.
+	PrivateMapKeyTTL time.Duration `split_words:"true" default:"2h" desc:"PrivateMapKey lifetime"`
+	// InviteTTL is the call token (invitation) lifetime.
+	InviteTTL time.Duration `split_words:"true" default:"120s" desc:"call token (invitation) lifetime"`
+	// MaxInvitees caps the invitee list.
+	MaxInvitees int `split_words:"true" default:"8" desc:"maximum invitees per call"`
+	// RoomType is string (128 random bits) or numeric (1..4294967294).
+	RoomType string `split_words:"true" default:"string" desc:"room allocation: string or numeric"`
+	// ScreenShare adds the sub-stream privilege bits to call tickets.
+	ScreenShare bool `split_words:"true" default:"false" desc:"grant screen-share (sub-stream) privileges"`
+	// AllowedOrigins is the CORS allow-list; empty allows no cross-origin
+	// browser requests (mini-programs send no Origin and are unaffected).
+	AllowedOrigins []string `split_words:"true" desc:"CORS allow-list of origins"`
+
+	// Limiter is the rate-limit backend.
+	Limiter string `split_words:"true" default:"memory" desc:"rate-limit backend: memory, redis or dynamodb"`
+	// RateLimits overrides per-operation policies, e.g.
+	// "usersig=10/1m:20,call.create=5/1m".
+	RateLimits string `split_words:"true" desc:"per-operation limits: op=RATE/PERIOD[:BURST],..."`
+	// LimiterTimeout bounds one decision against the shared store.
+	LimiterTimeout time.Duration `split_words:"true" default:"150ms" desc:"deadline of one shared-store decision"`
+	// LimiterFailure is the policy when the shared store fails: local, open or closed.
+	LimiterFailure string `split_words:"true" default:"local" desc:"on store failure: local, open or closed"`
+	// LimiterKeyPrefix prefixes shared-store keys; defaults to "callsign:<stage>:".
+	LimiterKeyPrefix string `split_words:"true" desc:"shared-store key prefix (default callsign:<stage>:)"`
+	// RedisURL is the redis:// or rediss:// URL for Limiter=redis.
+	RedisURL string `split_words:"true" secret:"true" desc:"redis:// or rediss:// URL (may carry a password)"`
+	// DynamodbTable is the limits table for Limiter=dynamodb.
+	DynamodbTable string `split_words:"true" desc:"DynamoDB table for rate limits"`
+	// DynamodbEndpoint overrides the DynamoDB endpoint (tests).
+	DynamodbEndpoint string `split_words:"true" desc:"DynamoDB endpoint override"`
+}

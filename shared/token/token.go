@@ -1,0 +1,133 @@
+// Package token mints and verifies the short-lived JWTs that callsign itself
+// issues: session tokens (after a wx.login code exchange) and call tokens
+// (signed invitations). Both are HS256 JWTs made with
+// github.com/golang-jwt/jwt/v5; each kind has its own audience so one can
+// never stand in for the other.
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Audiences of the tokens callsign mints. They are distinct from each other
+// and from anything an app's own identity provider would use.
+const (
+	AudienceSession = "callsign:session"
+	AudienceCall    = "callsign:call"
+)
+
+// Issuer is the "iss" claim of every token callsign mints.
+const Issuer = "callsign"
+
+// keyLabel is the fixed HMAC label used to derive the token key from the
+// TRTC secret key, so the TRTC key itself never signs a JWT.
+const keyLabel = "callsign/token-key/v1"
+
+// MaxLength is the longest token string Verify will parse.
+const MaxLength = 4096
+
+// Errors returned by Verify. Their text never contains the token.
+var (
+	// ErrInvalid: malformed, tampered, wrong algorithm, wrong audience or
+	// issuer, or signed by an unknown key.
+	ErrInvalid = errors.New("token: invalid")
+	// ErrExpired: well-formed and correctly signed, but past its expiry.
+	ErrExpired = errors.New("token: expired")
+)
+
+// Keys holds the HMAC keys for minting (Current) and verifying (Current,
+// then each Previous during a rotation).
+type Keys struct {
+	Current  []byte
+	Previous [][]byte
+}
+
+// DeriveKey derives a token key from a TRTC secret key with a fixed label.
+func DeriveKey(secretKey string) []byte {
+	m := hmac.New(sha256.New, []byte(secretKey))
+	m.Write([]byte(keyLabel))
+	return m.Sum(nil)
+}
+
+// KeysFor builds Keys from secret material: tokenKey when configured,
+// otherwise a key derived from secretKey; previousSecretKey (if any) adds a
+// derived verification key so tokens minted before a rotation still verify.
+func KeysFor(tokenKey, secretKey, previousSecretKey string) Keys {
+	var k Keys
+	if tokenKey != "" {
+		k.Current = []byte(tokenKey)
+		if secretKey != "" {
+			k.Previous = append(k.Previous, DeriveKey(secretKey))
+		}
+	} else {
+		k.Current = DeriveKey(secretKey)
+	}
+	if previousSecretKey != "" {
+		k.Previous = append(k.Previous, DeriveKey(previousSecretKey))
+	}
+	return k
+}
+
+// Claims is implemented by the claim structs this package mints. Embedding
+// jwt.RegisteredClaims satisfies it.
+type Claims interface {
+	jwt.Claims
+}
+
+// Sign mints an HS256 token for claims with keys.Current. The caller sets
+// the registered claims (audience, subject, expiry); Sign does not change them.
+func Sign(keys Keys, claims Claims) (string, error) {
+	if len(keys.Current) == 0 {
+		return "", errors.New("token: no signing key")
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(keys.Current)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	return s, nil
+}
+
+// Verify parses tokenString into claims, requiring HS256, the given
+// audience, issuer Issuer, an expiry, and a signature by one of keys (current
+// first, then previous). now is the verification time; leeway tolerates clock
+// skew on exp/nbf/iat.
+func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.Duration, claims Claims) error {
+	if tokenString == "" || len(tokenString) > MaxLength {
+		return ErrInvalid
+	}
+	set := jwt.VerificationKeySet{}
+	for _, k := range append([][]byte{keys.Current}, keys.Previous...) {
+		if len(k) > 0 {
+			set.Keys = append(set.Keys, k)
+		}
+	}
+	if len(set.Keys) == 0 {
+		return ErrInvalid
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithAudience(audience),
+		jwt.WithIssuer(Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
+	_, err := parser.ParseWithClaims(tokenString, claims, func(*jwt.Token) (any, error) { return set, nil })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		// jwt/v5 checks the signature before the claims, so an expiry
+		// error means a known key signed this token.
+		return ErrExpired
+	default:
+		return ErrInvalid
+	}
+}
