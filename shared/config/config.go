@@ -58,8 +58,10 @@ type Config struct {
 	WechatTimeout time.Duration `split_words:"true" default:"3s" desc:"timeout of one code2Session call"`
 
 	// Verifiers lists the identity verifiers to enable; they are always
-	// tried in the order cloudbase, session, jwt, gateway, dev.
-	Verifiers []string `split_words:"true" default:"cloudbase,session" desc:"identity verifiers: cloudbase, session, jwt, gateway, dev (dev: local server only)"`
+	// tried in the order cloudbase, session, jwt, gateway, dev. When unset
+	// it is "dev" on the local stage and required on every other stage, so
+	// a deployed function never trusts an identity source by accident.
+	Verifiers []string `split_words:"true" desc:"identity verifiers: cloudbase, session, jwt, gateway, dev (default dev on the local stage; required elsewhere; dev is local only)"`
 	// UserIDMode is raw or hash (see DESIGN §3).
 	UserIDMode string `split_words:"true" default:"hash" desc:"userID derivation: raw or hash"`
 	// UserIDPrefix is prepended to raw subjects (raw mode) or hashed IDs.

@@ -1,0 +1,237 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the README variable table")
+
+// base is a valid configuration as envconfig would load it with defaults.
+func base(t *testing.T) Config {
+	t.Helper()
+	clearEnv(t)
+	c, err := Load()
+	if err != nil {
+		t.Fatalf("Load with defaults: %v", err)
+	}
+	return c
+}
+
+// clearEnv unsets every CALLSIGN_ variable for the test.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix+"_") {
+			t.Setenv(name, "") // registers restore
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c := base(t)
+	if c.Stage != "local" || c.SecretSource != "env" || c.Limiter != "memory" || c.HTTPAddr != "127.0.0.1:8080" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if got := strings.Join(c.Verifiers, ","); got != "dev" {
+		t.Fatalf("Verifiers = %q", got)
+	}
+	if c.UserSigTTL.String() != "24h0m0s" || c.InviteTTL.String() != "2m0s" || c.PrivateMapKeyTTL.String() != "2h0m0s" {
+		t.Fatalf("TTL defaults = %v %v %v", c.UserSigTTL, c.InviteTTL, c.PrivateMapKeyTTL)
+	}
+	if c.KeyPrefix() != "callsign:local:" {
+		t.Fatalf("KeyPrefix = %q", c.KeyPrefix())
+	}
+}
+
+func TestLoadFromEnvironment(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("CALLSIGN_STAGE", "dev")
+	t.Setenv("CALLSIGN_SDK_APP_ID", "1400000000")
+	t.Setenv("CALLSIGN_SECRET_KEY", "k")
+	t.Setenv("CALLSIGN_WECHAT_APP_ID", "wx123")
+	t.Setenv("CALLSIGN_VERIFIERS", "cloudbase,session,gateway")
+	t.Setenv("CALLSIGN_DYNAMODB_TABLE", "limits")
+	t.Setenv("CALLSIGN_LIMITER", "dynamodb")
+	t.Setenv("CALLSIGN_JWT_LEEWAY", "10s")
+	c, err := Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.SDKAppID != 1400000000 || c.WechatAppID != "wx123" || c.DynamodbTable != "limits" || c.JWTLeeway.Seconds() != 10 || !c.HasVerifier("gateway") {
+		t.Fatalf("loaded = %+v", c)
+	}
+}
+
+func TestLoadRejectsUnknownVariable(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("CALLSIGN_REDISADDR", "x") // misspelt: not a known variable
+	_, err := Load()
+	if err == nil || !strings.Contains(err.Error(), "CALLSIGN_REDISADDR") {
+		t.Fatalf("Load error = %v, want it to name CALLSIGN_REDISADDR", err)
+	}
+}
+
+func TestLoadIgnoresUnprefixedFallback(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("REDIS_URL", "redis://elsewhere:6379")
+	t.Setenv("SDK_APP_ID", "7")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisURL != "" || c.SDKAppID != 0 {
+		t.Fatalf("unprefixed variables leaked in: %+v", c)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"bad stage", func(c *Config) { c.Stage = "qa" }, "CALLSIGN_STAGE"},
+		{"env source in prod", func(c *Config) { c.Stage = "prod" }, "CALLSIGN_SECRET_SOURCE: env is for local development"},
+		{"env source in dev without key", func(c *Config) { c.Stage = "dev" }, "CALLSIGN_SECRET_KEY: required"},
+		{"env key without app id", func(c *Config) { c.SecretKey = "k" }, "CALLSIGN_SDK_APP_ID: required"},
+		{"managed source without name", func(c *Config) { c.SecretSource = "aws-secretsmanager" }, "CALLSIGN_SECRET_NAME: required"},
+		{"managed source with inline key", func(c *Config) {
+			c.SecretSource, c.SecretName, c.SecretKey = "aws-ssm", "/x", "k"
+		}, "CALLSIGN_SECRET_KEY: must not be set"},
+		{"tencent without version", func(c *Config) { c.SecretSource, c.SecretName = "tencent-ssm", "n" }, "CALLSIGN_SECRET_VERSION: required"},
+		{"tencent complete", func(c *Config) { c.SecretSource, c.SecretName, c.SecretVersion = "tencent-ssm", "n", "v1" }, ""},
+		{"unknown verifier", func(c *Config) { c.Verifiers = []string{"magic"} }, "CALLSIGN_VERIFIERS: \"magic\""},
+		{"no verifier", func(c *Config) { c.Verifiers = nil }, "CALLSIGN_VERIFIERS: at least one"},
+		{"no verifier outside local", func(c *Config) {
+			c.Stage, c.SecretKey, c.SDKAppID, c.Verifiers = "dev", "k", 1, nil
+		}, "CALLSIGN_VERIFIERS: at least one"},
+		{"dev verifier outside local", func(c *Config) {
+			c.Stage, c.SecretKey, c.SDKAppID, c.Verifiers = "dev", "k", 1, []string{"dev"}
+		}, "allowed only with CALLSIGN_STAGE=local"},
+		{"cloudbase without app id", func(c *Config) { c.Verifiers = []string{"cloudbase"} }, "CALLSIGN_WECHAT_APP_ID: required"},
+		{"jwt incomplete", func(c *Config) { c.Verifiers = []string{"jwt"} }, "CALLSIGN_JWT_ISSUER: required"},
+		{"jwt both keys", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTJwksURL = []string{"jwt"}, "i", "a", "s", "https://idp.example/jwks"
+		}, "set exactly one"},
+		{"jwt bad algorithm", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", "s", []string{"none"}
+		}, "CALLSIGN_JWT_ALGORITHMS: \"none\""},
+		{"bad user id mode", func(c *Config) { c.UserIDMode = "plain" }, "CALLSIGN_USER_ID_MODE"},
+		{"bad prefix", func(c *Config) { c.UserIDPrefix = "wx:" }, "CALLSIGN_USER_ID_PREFIX"},
+		{"usersig ttl over max", func(c *Config) { c.UserSigTTL = c.UserSigMaxTTL * 2 }, "CALLSIGN_USER_SIG_TTL"},
+		{"usersig max over 180 days", func(c *Config) { c.UserSigMaxTTL *= 1000 }, "CALLSIGN_USER_SIG_MAX_TTL"},
+		{"fractional ttl", func(c *Config) { c.InviteTTL += 1 }, "CALLSIGN_INVITE_TTL: must be a whole number of seconds"},
+		{"invitees zero", func(c *Config) { c.MaxInvitees = 0 }, "CALLSIGN_MAX_INVITEES"},
+		{"room type", func(c *Config) { c.RoomType = "uuid" }, "CALLSIGN_ROOM_TYPE"},
+		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"example.com"} }, "CALLSIGN_ALLOWED_ORIGINS"},
+		{"origin with path", func(c *Config) { c.AllowedOrigins = []string{"https://example.com/app"} }, "CALLSIGN_ALLOWED_ORIGINS"},
+		{"good origin", func(c *Config) { c.AllowedOrigins = []string{"https://example.com", "http://localhost:5173"} }, ""},
+		{"redis without url", func(c *Config) { c.Limiter = "redis" }, "CALLSIGN_REDIS_URL: required"},
+		{"redis bad scheme", func(c *Config) { c.Limiter, c.RedisURL = "redis", "http://:pw@h:1" }, "CALLSIGN_REDIS_URL: must be a URL"},
+		{"dynamodb without table", func(c *Config) { c.Limiter = "dynamodb" }, "CALLSIGN_DYNAMODB_TABLE: required"},
+		{"bad rate limits", func(c *Config) { c.RateLimits = "usersig=ten" }, "CALLSIGN_RATE_LIMITS"},
+		{"good rate limits", func(c *Config) { c.RateLimits = "usersig=10/1m:20,call.create=5/1m" }, ""},
+		{"limiter failure", func(c *Config) { c.LimiterFailure = "panic" }, "CALLSIGN_LIMITER_FAILURE"},
+		{"limiter timeout", func(c *Config) { c.LimiterTimeout = 0 }, "CALLSIGN_LIMITER_TIMEOUT"},
+		{"wechat timeout", func(c *Config) { c.WechatTimeout = 0 }, "CALLSIGN_WECHAT_TIMEOUT"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "CALLSIGN_LOG_LEVEL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base(t)
+			tc.change(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateNeverEchoesSecrets(t *testing.T) {
+	c := base(t)
+	c.Limiter, c.RedisURL = "redis", "ftp://user:hunter2@host:1"
+	err := c.Validate()
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Validate error = %v", err)
+	}
+}
+
+func TestSettingsRedactSecrets(t *testing.T) {
+	c := base(t)
+	c.SecretKey = "trtc-secret-value"
+	c.JWTSecret = "jwt-secret-value"
+	c.RedisURL = "rediss://default:redis-password@cache.internal:6379/0"
+	var all strings.Builder
+	for _, s := range c.Settings() {
+		all.WriteString(s.Name + "=" + s.Value + "\n")
+	}
+	out := all.String()
+	for _, leak := range []string{"trtc-secret-value", "jwt-secret-value", "redis-password"} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("Settings leaked %q:\n%s", leak, out)
+		}
+	}
+	for _, want := range []string{"CALLSIGN_SECRET_KEY=[REDACTED]", "CALLSIGN_JWT_SECRET=[REDACTED]", "CALLSIGN_REDIS_URL=rediss://default:REDACTED@cache.internal:6379/0", "CALLSIGN_TOKEN_KEY=\n", "CALLSIGN_STAGE=local"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("Settings missing %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestVariableNames(t *testing.T) {
+	names := VariableNames()
+	if len(names) != 45 {
+		t.Fatalf("got %d variables, want 45: %v", len(names), names)
+	}
+	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS"} {
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Errorf("missing %s", want)
+		}
+	}
+}
+
+// TestREADMEVariableTable fails when the README's variable table drifts
+// from the Config struct. Regenerate with: go test ./shared/config -run README -update
+func TestREADMEVariableTable(t *testing.T) {
+	const begin, end = "<!-- config-table:begin -->\n", "<!-- config-table:end -->"
+	path := filepath.Join("..", "..", "README.md")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q ... %q markers", begin, end)
+	}
+	want := MarkdownTable()
+	got := readme[i+len(begin) : j]
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("README variable table is out of date; run: go test ./shared/config -run README -update")
+}

@@ -1,0 +1,250 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/callsign-dev/callsign/shared/ratelimit"
+)
+
+// Accepted values of the enumerated settings.
+var (
+	stages          = []string{"local", "dev", "staging", "prod"}
+	secretSources   = []string{"env", "aws-secretsmanager", "aws-ssm", "tencent-ssm"}
+	verifierNames   = []string{"cloudbase", "session", "jwt", "gateway", "dev"}
+	userIDModes     = []string{"raw", "hash"}
+	roomTypes       = []string{"string", "numeric"}
+	limiters        = []string{"memory", "redis", "dynamodb"}
+	limiterFailures = []string{"local", "open", "closed"}
+	logLevels       = []string{"debug", "info", "warn", "error"}
+	jwtAlgorithms   = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+// maxUserSigTTL is the signing core's policy cap (180 days, the console
+// generator's default).
+const maxUserSigTTL = 15552000 * time.Second
+
+var userIDPrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{0,16}$`)
+
+// Load reads the configuration from the process environment and validates
+// it. Unknown CALLSIGN_* variables are rejected, so a misspelt variable
+// stops start-up instead of being silently ignored.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.CheckDisallowed(Prefix, &c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if len(c.Verifiers) == 0 && c.Stage == "local" {
+		c.Verifiers = []string{"dev"}
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks what envconfig cannot: non-empty required values, ranges
+// and combinations. Every problem is reported, each naming its variable.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, envName(field), fmt.Sprintf(format, args...)))
+	}
+	oneOf := func(field, v string, allowed []string) {
+		if !slices.Contains(allowed, v) {
+			bad(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	between := func(field string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			bad(field, "%s is outside %s..%s", d, lo, hi)
+		}
+	}
+
+	oneOf("Stage", c.Stage, stages)
+	oneOf("LogLevel", c.LogLevel, logLevels)
+	if c.HTTPAddr == "" {
+		bad("HTTPAddr", "must not be empty")
+	}
+
+	oneOf("SecretSource", c.SecretSource, secretSources)
+	switch c.SecretSource {
+	case "env":
+		if c.Stage == "staging" || c.Stage == "prod" {
+			bad("SecretSource", "env is for local development; use a managed store in %s", c.Stage)
+		}
+		if c.SecretKey == "" && c.Stage != "local" {
+			bad("SecretKey", "required with CALLSIGN_SECRET_SOURCE=env outside the local stage")
+		}
+		if c.SecretKey != "" && c.SDKAppID == 0 {
+			bad("SDKAppID", "required with CALLSIGN_SECRET_SOURCE=env")
+		}
+	case "aws-secretsmanager", "aws-ssm", "tencent-ssm":
+		if c.SecretName == "" {
+			bad("SecretName", "required with CALLSIGN_SECRET_SOURCE=%s", c.SecretSource)
+		}
+		for _, f := range []struct{ name, v string }{{"SecretKey", c.SecretKey}, {"PreviousSecretKey", c.PreviousSecretKey}, {"TokenKey", c.TokenKey}, {"WechatAppSecret", c.WechatAppSecret}} {
+			if f.v != "" {
+				bad(f.name, "must not be set with a managed secret source; put it in the stored secret")
+			}
+		}
+		if c.SecretSource == "tencent-ssm" && c.SecretVersion == "" {
+			bad("SecretVersion", "required with tencent-ssm (user-defined secrets have no current label)")
+		}
+	}
+	if c.SecretEndpoint != "" {
+		validURL(bad, "SecretEndpoint", c.SecretEndpoint, "http", "https")
+	}
+	between("SecretCacheTTL", c.SecretCacheTTL, time.Second, 24*time.Hour)
+
+	if c.WechatAPIBaseURL == "" {
+		bad("WechatAPIBaseURL", "must not be empty")
+	} else {
+		validURL(bad, "WechatAPIBaseURL", c.WechatAPIBaseURL, "http", "https")
+	}
+	between("WechatTimeout", c.WechatTimeout, 100*time.Millisecond, 30*time.Second)
+
+	if len(c.Verifiers) == 0 {
+		bad("Verifiers", "at least one verifier is required outside the local stage (e.g. cloudbase,session)")
+	}
+	seen := map[string]bool{}
+	for _, v := range c.Verifiers {
+		if seen[v] {
+			bad("Verifiers", "%q listed twice", v)
+		}
+		seen[v] = true
+		oneOf("Verifiers", v, verifierNames)
+	}
+	if seen["dev"] && c.Stage != "local" {
+		bad("Verifiers", "the dev verifier trusts a header naming the user; it is allowed only with CALLSIGN_STAGE=local")
+	}
+	if seen["cloudbase"] && c.WechatAppID == "" {
+		bad("WechatAppID", "required by the cloudbase verifier (WX_APPID must equal it)")
+	}
+	if seen["jwt"] {
+		if c.JWTIssuer == "" {
+			bad("JWTIssuer", "required by the jwt verifier")
+		}
+		if c.JWTAudience == "" {
+			bad("JWTAudience", "required by the jwt verifier")
+		}
+		if (c.JWTSecret == "") == (c.JWTJwksURL == "") {
+			bad("JWTJwksURL", "set exactly one of CALLSIGN_JWT_JWKS_URL and CALLSIGN_JWT_SECRET for the jwt verifier")
+		}
+		if c.JWTJwksURL != "" {
+			validURL(bad, "JWTJwksURL", c.JWTJwksURL, "https", "http")
+		}
+		if len(c.JWTAlgorithms) == 0 {
+			bad("JWTAlgorithms", "at least one algorithm is required")
+		}
+		for _, a := range c.JWTAlgorithms {
+			oneOf("JWTAlgorithms", a, jwtAlgorithms)
+		}
+		between("JWTLeeway", c.JWTLeeway, 0, 5*time.Minute)
+		if c.JWTSubjectClaim == "" {
+			bad("JWTSubjectClaim", "must not be empty")
+		}
+	}
+	if seen["gateway"] && c.GatewaySubjectClaim == "" {
+		bad("GatewaySubjectClaim", "must not be empty")
+	}
+	oneOf("UserIDMode", c.UserIDMode, userIDModes)
+	if !userIDPrefixPattern.MatchString(c.UserIDPrefix) {
+		bad("UserIDPrefix", "must be at most 16 characters of A-Z a-z 0-9 _ -")
+	}
+	between("SessionTTL", c.SessionTTL, time.Minute, 30*24*time.Hour)
+
+	between("UserSigMaxTTL", c.UserSigMaxTTL, time.Minute, maxUserSigTTL)
+	between("UserSigTTL", c.UserSigTTL, time.Minute, c.UserSigMaxTTL)
+	between("PrivateMapKeyTTL", c.PrivateMapKeyTTL, time.Minute, 7*24*time.Hour)
+	between("InviteTTL", c.InviteTTL, 10*time.Second, time.Hour)
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"UserSigTTL", c.UserSigTTL}, {"UserSigMaxTTL", c.UserSigMaxTTL}, {"PrivateMapKeyTTL", c.PrivateMapKeyTTL}, {"InviteTTL", c.InviteTTL}, {"SessionTTL", c.SessionTTL}} {
+		if d.v%time.Second != 0 {
+			bad(d.field, "must be a whole number of seconds")
+		}
+	}
+	if c.MaxInvitees < 1 || c.MaxInvitees > 100 {
+		bad("MaxInvitees", "%d is outside 1..100", c.MaxInvitees)
+	}
+	oneOf("RoomType", c.RoomType, roomTypes)
+	for _, o := range c.AllowedOrigins {
+		if !validOrigin(o) {
+			bad("AllowedOrigins", "%q is not an origin like https://example.com", o)
+		}
+	}
+
+	oneOf("Limiter", c.Limiter, limiters)
+	switch c.Limiter {
+	case "redis":
+		if c.RedisURL == "" {
+			bad("RedisURL", "required with CALLSIGN_LIMITER=redis")
+		} else {
+			validURL(bad, "RedisURL", c.RedisURL, "redis", "rediss")
+		}
+	case "dynamodb":
+		if c.DynamodbTable == "" {
+			bad("DynamodbTable", "required with CALLSIGN_LIMITER=dynamodb")
+		}
+	}
+	if c.DynamodbEndpoint != "" {
+		validURL(bad, "DynamodbEndpoint", c.DynamodbEndpoint, "http", "https")
+	}
+	if _, err := ratelimit.ParsePolicies(c.RateLimits, ratelimit.DefaultPolicies()); err != nil {
+		bad("RateLimits", "%v", err)
+	}
+	between("LimiterTimeout", c.LimiterTimeout, time.Millisecond, 5*time.Second)
+	oneOf("LimiterFailure", c.LimiterFailure, limiterFailures)
+
+	if len(errs) > 0 {
+		return fmt.Errorf("config: invalid configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// SlogLevel returns LogLevel as a slog.Level (info when unset or unknown).
+func (c *Config) SlogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// KeyPrefix returns LimiterKeyPrefix, or "callsign:<stage>:" when unset.
+func (c *Config) KeyPrefix() string {
+	if c.LimiterKeyPrefix != "" {
+		return c.LimiterKeyPrefix
+	}
+	return "callsign:" + c.Stage + ":"
+}
+
+// HasVerifier reports whether name is among the enabled verifiers.
+func (c *Config) HasVerifier(name string) bool { return slices.Contains(c.Verifiers, name) }
+
+func validURL(bad func(string, string, ...any), field, raw string, schemes ...string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+		// Never echo the value: it may carry a password (redis URLs).
+		bad(field, "must be a URL with scheme %s and a host", strings.Join(schemes, " or "))
+	}
+}
+
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+}

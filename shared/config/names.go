@@ -1,0 +1,111 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// VariableNames returns the name of every environment variable Config reads,
+// in field order, e.g. "CALLSIGN_SDK_APP_ID".
+func VariableNames() []string {
+	var c Config
+	var buf bytes.Buffer
+	// Usagef fails only for a non-struct target or a bad template; both are
+	// fixed at compile time here.
+	if err := envconfig.Usagef(Prefix, &c, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		panic("config: listing variables: " + err.Error())
+	}
+	return strings.Fields(buf.String())
+}
+
+// envName returns the variable name of a Config field without the prefix,
+// e.g. "SDK_APP_ID" for "SDKAppID".
+func envName(field string) string {
+	t := reflect.TypeFor[Config]()
+	for i, name := range VariableNames() {
+		if t.Field(i).Name == field {
+			return strings.TrimPrefix(name, Prefix+"_")
+		}
+	}
+	return strings.ToUpper(field)
+}
+
+// Setting is one configuration variable with its effective value.
+type Setting struct {
+	Name        string // e.g. CALLSIGN_STAGE
+	Value       string // effective value, secrets redacted
+	Default     string // the default, if any
+	Description string
+	Secret      bool // the value is never printed
+}
+
+// Redacted is what every secret value is replaced with when printed.
+const Redacted = "[REDACTED]"
+
+// Settings lists every variable with its effective value in field order.
+// Secret values are replaced by Redacted (empty stays empty), and a
+// password inside a URL is redacted too.
+func (c Config) Settings() []Setting {
+	names := VariableNames()
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	out := make([]Setting, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		s := Setting{
+			Name:        names[i],
+			Default:     f.Tag.Get("default"),
+			Description: f.Tag.Get("desc"),
+			Secret:      f.Tag.Get("secret") == "true",
+			Value:       format(v.Field(i)),
+		}
+		if s.Secret && s.Value != "" {
+			if u, err := url.Parse(s.Value); err == nil && u.Scheme != "" && u.Host != "" {
+				if _, has := u.User.Password(); has {
+					u.User = url.UserPassword(u.User.Username(), "REDACTED")
+				}
+				s.Value = u.String()
+			} else {
+				s.Value = Redacted
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func format(v reflect.Value) string {
+	switch x := v.Interface().(type) {
+	case time.Duration:
+		return x.String()
+	case []string:
+		return strings.Join(x, ",")
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// MarkdownTable renders the variable reference used in the README: name,
+// default and description of every variable.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Variable | Default | Description |\n|---|---|---|\n")
+	for _, s := range (Config{}).Settings() {
+		def := s.Default
+		if def != "" {
+			def = "`" + def + "`"
+		}
+		desc := s.Description
+		if s.Secret {
+			desc += " (secret: redacted when printed)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Name, def, strings.ReplaceAll(desc, "|", `\|`))
+	}
+	return b.String()
+}
