@@ -1,0 +1,77 @@
+# callsign — build, test and package.
+#
+#   make run       start the local server on 127.0.0.1:8080 (dev key, memory limiter)
+#   make test      install test dependencies, then run every test
+#   make lint      gofmt, go vet, staticcheck
+#   make bench     all benchmarks with -benchmem
+#   make fuzz      every fuzz target for FUZZTIME (default 10s)
+#   make build     compile everything and the function binaries for this machine
+#   make package STAGE=prod   reproducible zips for both clouds + serverless package
+#   make deploy PROVIDER=aws|tencent STAGE=...   the only step that needs credentials
+
+SHELL      := /bin/bash
+GO         ?= go
+FUZZTIME   ?= 10s
+BENCHTIME  ?= 1s
+STAGE      ?= dev
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STATICCHECK_VERSION ?= v0.8.2
+GOBIN      := $(shell $(GO) env GOPATH)/bin
+
+.PHONY: all build run test test-go deps deps-apt deps-npm lint bench fuzz clean
+
+all: lint test
+
+build:
+	$(GO) build ./...
+	mkdir -p bin/local
+	$(GO) build -o bin/local/ ./cmd/callsign ./functions/...
+
+run:
+	$(GO) run ./cmd/callsign serve
+
+## deps: everything the tests need on a fresh Debian machine.
+deps: deps-apt deps-npm
+
+deps-apt:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v zip >/dev/null || missing="$$missing zip"; \
+	command -v unzip >/dev/null || missing="$$missing unzip"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# npm ci only when node_modules is missing or older than the lock file.
+deps-npm: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: deps test-go
+
+test-go:
+	$(GO) test -count=1 -timeout 30m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags lambda.norpc ./...
+	@[ -x "$(GOBIN)/staticcheck" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+fuzz: deps
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); \
+		done; \
+	done
+
+clean:
+	rm -rf bin dist .serverless
