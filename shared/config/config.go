@@ -78,7 +78,7 @@ type Config struct {
 	// JWTJwksURL is the JWKS URL for RS256/ES256 app JWTs.
 	JWTJwksURL string `split_words:"true" desc:"JWKS URL for RS256/ES256 app JWTs"`
 	// JWTAlgorithms is the algorithm allow-list for app JWTs.
-	JWTAlgorithms []string `split_words:"true" default:"RS256,ES256" desc:"allowed JWT algorithms"`
+	JWTAlgorithms []string `split_words:"true" desc:"allowed JWT algorithms (default: HS256 with a secret, RS256 and ES256 with a JWKS)"`
 	// JWTLeeway tolerates clock skew on exp/nbf.
 	JWTLeeway time.Duration `split_words:"true" default:"30s" desc:"clock-skew leeway for exp/nbf"`
 	// JWTSubjectClaim names the claim that identifies the user.

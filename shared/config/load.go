@@ -25,7 +25,7 @@ var (
 	limiters        = []string{"memory", "redis", "dynamodb"}
 	limiterFailures = []string{"local", "open", "closed"}
 	logLevels       = []string{"debug", "info", "warn", "error"}
-	jwtAlgorithms   = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+	jwtAlgorithms   = []string{"HS256", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 
 // maxUserSigTTL is the signing core's policy cap (180 days, the console
@@ -144,9 +144,6 @@ func (c *Config) Validate() error {
 		}
 		if c.JWTJwksURL != "" {
 			validURL(bad, "JWTJwksURL", c.JWTJwksURL, "https", "http")
-		}
-		if len(c.JWTAlgorithms) == 0 {
-			bad("JWTAlgorithms", "at least one algorithm is required")
 		}
 		for _, a := range c.JWTAlgorithms {
 			oneOf("JWTAlgorithms", a, jwtAlgorithms)
