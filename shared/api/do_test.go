@@ -40,7 +40,7 @@ func TestDo(t *testing.T) {
 			CloudBase: &identity.CloudBaseContext{OpenID: "o+not/mappable", AppID: testWechatApp},
 		}}, `{"ok":false,"error":{"code":"forbidden","message":"this identity may not use callsign"}}`, ""},
 		{"no credentials", envConfig{}, api.Action{Name: "usersig"},
-			`{"ok":false,"error":{"code":"unauthenticated","message":"invalid credentials"}}`, ""},
+			`{"ok":false,"error":{"code":"unauthenticated","message":"authentication required"}}`, ""},
 		{"bad data", envConfig{}, api.Action{Name: "call.join", Data: json.RawMessage(`{"callToken":1}`), Credentials: alice},
 			`{"ok":false,"error":{"code":"invalid_request","message":"field \"callToken\" must be a string"}}`, ""},
 		{"oversized data", envConfig{}, api.Action{Name: "usersig", Data: json.RawMessage(`{"ttlSeconds":60` + strings.Repeat(" ", 16<<10) + `}`), Credentials: alice},

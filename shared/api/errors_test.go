@@ -37,7 +37,7 @@ func TestEveryErrorCode(t *testing.T) {
 		}, 400, "invalid_request", `field "ttlSeconds" must be an integer`, nil},
 		{"unauthenticated: no credentials", envConfig{}, func(*testing.T, *env) req {
 			return req{path: "/v1/usersig"}
-		}, 401, "unauthenticated", "invalid credentials", nil},
+		}, 401, "unauthenticated", "authentication required", nil},
 		{"unauthenticated: bad bearer", envConfig{}, func(*testing.T, *env) req {
 			return req{path: "/v1/usersig", bearer: "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJjYWxsc2lnbiJ9.AAAA"}
 		}, 401, "unauthenticated", "invalid credentials", nil},

@@ -12,7 +12,7 @@ import (
 // (ErrUnauthenticated, ErrForbidden, a secret-store outage, …) stops the
 // chain, so a bad bearer token never falls through to a weaker verifier.
 // When no verifier recognises the credentials, the error wraps
-// ErrUnauthenticated with the text "no credentials".
+// both ErrUnauthenticated and ErrNoCredentials.
 //
 // As a last guard, Chain refuses (with an error wrapping neither sentinel,
 // i.e. an internal error) an Identity whose UserID is not a valid TRTC
@@ -44,5 +44,5 @@ func (c chain) Verify(ctx context.Context, creds Credentials) (Identity, error) 
 		}
 		return Identity{}, err
 	}
-	return Identity{}, fmt.Errorf("%w: no credentials", ErrUnauthenticated)
+	return Identity{}, fmt.Errorf("%w: %w", ErrUnauthenticated, ErrNoCredentials)
 }

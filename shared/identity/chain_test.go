@@ -37,12 +37,12 @@ func TestChain(t *testing.T) {
 	}{
 		{"first success wins", []*stubVerifier{ok("a"), ok("b")}, "a", nil, "", []int{1, 0}},
 		{"no credentials falls through", []*stubVerifier{noCreds(), ok("b")}, "b", nil, "", []int{1, 1}},
-		{"all no credentials", []*stubVerifier{noCreds(), noCreds()}, "", ErrUnauthenticated, "identity: unauthenticated: no credentials", []int{1, 1}},
+		{"all no credentials", []*stubVerifier{noCreds(), noCreds()}, "", ErrUnauthenticated, "identity: unauthenticated: identity: no credentials", []int{1, 1}},
 		{"unauthenticated stops", []*stubVerifier{{err: fmt.Errorf("v: %w: bad token", ErrUnauthenticated)}, ok("b")}, "", ErrUnauthenticated, "v: identity: unauthenticated: bad token", []int{1, 0}},
 		{"other error stops", []*stubVerifier{{err: storeDown}, ok("b")}, "", storeDown, "secret store down", []int{1, 0}},
 		{"both sentinels stop", []*stubVerifier{{err: fmt.Errorf("%w %w", ErrNoCredentials, ErrUnauthenticated)}, ok("b")}, "", ErrUnauthenticated, "identity: no credentials identity: unauthenticated", []int{1, 0}},
 		{"invalid identity refused", []*stubVerifier{ok("not valid!")}, "", nil, "identity: verifier returned an invalid identity", []int{1}},
-		{"empty chain", nil, "", ErrUnauthenticated, "identity: unauthenticated: no credentials", nil},
+		{"empty chain", nil, "", ErrUnauthenticated, "identity: unauthenticated: identity: no credentials", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

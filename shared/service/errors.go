@@ -177,12 +177,12 @@ func identityError(err error) *Error {
 		return e
 	case errors.Is(err, identity.ErrForbidden):
 		return wrapErr(CodeForbidden, msgForbidden, err)
+	case errors.Is(err, identity.ErrNoCredentials):
+		return wrapErr(CodeUnauthenticated, msgNoCredentials, err)
 	case errors.Is(err, identity.ErrExpiredCredentials):
 		return wrapErr(CodeUnauthenticated, msgExpiredCreds, err)
 	case errors.Is(err, identity.ErrUnauthenticated):
 		return wrapErr(CodeUnauthenticated, msgBadCredentials, err)
-	case errors.Is(err, identity.ErrNoCredentials):
-		return wrapErr(CodeUnauthenticated, msgNoCredentials, err)
 	default:
 		return wrapErr(CodeInternal, msgInternal, err)
 	}
