@@ -1,0 +1,353 @@
+// Package app assembles callsign from its configuration: the secret source
+// and its cache, the identity verifiers, the rate limiter, the service and
+// the API. Every function binary and the local server build themselves with
+// New, once per instance, so warm invocations reuse every client and cache.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/config"
+	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/secret"
+	"github.com/callsign-dev/callsign/shared/service"
+	"github.com/callsign-dev/callsign/shared/token"
+	"github.com/callsign-dev/callsign/shared/usersig"
+)
+
+// Platform names passed in Options.Platform.
+const (
+	PlatformLocal  = "local"
+	PlatformLambda = "lambda"
+	PlatformSCF    = "scf"
+	PlatformWeb    = "web"
+)
+
+// DevSDKAppID is the SDKAppID used with a generated development key when
+// CALLSIGN_SDK_APP_ID is unset on the local stage.
+const DevSDKAppID = 1400000000
+
+// Options are the per-binary choices that are not configuration.
+type Options struct {
+	// Operations limits the API to these operations ("usersig",
+	// "call.create", "call.join", "session"); nil serves all of them.
+	Operations []string
+	// Platform is where the instance runs: PlatformLocal, PlatformLambda,
+	// PlatformSCF or PlatformWeb. The dev verifier is refused anywhere but
+	// PlatformLocal.
+	Platform string
+	// Logger receives structured logs; nil means JSON on stderr at the
+	// configured level.
+	Logger *slog.Logger
+	// Getenv reads the process environment (platform detection, Tencent
+	// region); nil means os.Getenv.
+	Getenv func(string) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewLogger returns the JSON logger every binary uses.
+func NewLogger(cfg config.Config) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()})).
+		With("stage", cfg.Stage)
+}
+
+// New builds the API for one instance. It fetches the secret once (a failure
+// is logged and requests answer 503 until a later fetch succeeds) and stops
+// background work (JWKS refresh) when ctx ends.
+func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error) {
+	if opts.Logger == nil {
+		opts.Logger = NewLogger(cfg)
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Platform == "" {
+		opts.Platform = PlatformLocal
+	}
+	log := opts.Logger
+
+	src, err := secretSource(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	secrets := secret.NewCache(src, secret.CacheOptions{
+		TTL:    cfg.SecretCacheTTL,
+		Now:    opts.Now,
+		Logger: log,
+		Check:  func(s secret.Secret) error { return SelfTest(s, opts.Now()) },
+	})
+	// A failed first load is logged by the cache; requests answer 503
+	// unavailable until a later fetch succeeds.
+	_ = secrets.Prime(ctx)
+
+	deriver, err := identity.NewDeriver(cfg.UserIDMode, cfg.UserIDPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	verifier, err := verifiers(ctx, cfg, opts, deriver, secrets)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := newLimiter(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := ratelimit.ParsePolicies(cfg.RateLimits, ratelimit.DefaultPolicies())
+	if err != nil {
+		return nil, fmt.Errorf("app: %s_RATE_LIMITS: %w", config.Prefix, err)
+	}
+
+	so := service.Options{
+		Verifier:         verifier,
+		Limiter:          limiter,
+		Policies:         policies,
+		Secrets:          secrets,
+		Now:              opts.Now,
+		Deriver:          deriver,
+		Logger:           log,
+		UserSigTTL:       cfg.UserSigTTL,
+		UserSigMaxTTL:    cfg.UserSigMaxTTL,
+		PrivateMapKeyTTL: cfg.PrivateMapKeyTTL,
+		InviteTTL:        cfg.InviteTTL,
+		SessionTTL:       cfg.SessionTTL,
+		MaxInvitees:      cfg.MaxInvitees,
+		RoomType:         cfg.RoomType,
+		ScreenShare:      cfg.ScreenShare,
+		TokenLeeway:      5 * time.Second,
+	}
+	if cfg.WechatAppID != "" {
+		w, err := identity.NewWechat(identity.WechatOptions{
+			BaseURL: cfg.WechatAPIBaseURL,
+			AppID:   cfg.WechatAppID,
+			AppSecret: func(ctx context.Context) (string, error) {
+				s, err := secrets.Load(ctx)
+				if err != nil {
+					return "", err
+				}
+				if s.WeChatAppSecret == "" {
+					return "", fmt.Errorf("%w: no wechatAppSecret in the stored secret", identity.ErrMisconfigured)
+				}
+				return s.WeChatAppSecret, nil
+			},
+			Timeout: cfg.WechatTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		so.Wechat = w
+	}
+	svc, err := service.New(so)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	log.Info("callsign ready", "platform", opts.Platform, "verifiers", strings.Join(cfg.Verifiers, ","),
+		"limiter", cfg.Limiter, "secretSource", cfg.SecretSource, "userIDMode", cfg.UserIDMode)
+	return api.New(svc, api.Options{
+		Logger:         log,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Operations:     opts.Operations,
+	}), nil
+}
+
+// SelfTest signs one UserSig with s and verifies it, proving the key and
+// SDKAppID are usable before any request is served with them.
+func SelfTest(s secret.Secret, now time.Time) error {
+	const probe = "callsign_selftest"
+	sig, err := usersig.UserSig(s.SDKAppID, s.SecretKey, probe, time.Minute, now)
+	if err != nil {
+		return fmt.Errorf("self-test: signing failed: %w", err)
+	}
+	if _, err := usersig.Verify(sig, []string{s.SecretKey}, usersig.Expect{SDKAppID: s.SDKAppID, UserID: probe, Now: now}); err != nil {
+		return fmt.Errorf("self-test: verification failed: %w", err)
+	}
+	return nil
+}
+
+func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.Source, error) {
+	switch cfg.SecretSource {
+	case "env":
+		s := secret.Secret{
+			SDKAppID:          cfg.SDKAppID,
+			SecretKey:         cfg.SecretKey,
+			PreviousSecretKey: cfg.PreviousSecretKey,
+			WeChatAppSecret:   cfg.WechatAppSecret,
+			TokenKey:          cfg.TokenKey,
+		}
+		if s.SecretKey == "" {
+			if cfg.Stage != "local" || opts.Platform != PlatformLocal {
+				return nil, fmt.Errorf("app: %s_SECRET_KEY is required outside the local server", config.Prefix)
+			}
+			var b [32]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return nil, fmt.Errorf("app: generating a development key: %w", err)
+			}
+			s.SecretKey = hex.EncodeToString(b[:])
+			if s.SDKAppID == 0 {
+				s.SDKAppID = DevSDKAppID
+			}
+			opts.Logger.Warn("DEVELOPMENT KEY: no CALLSIGN_SECRET_KEY is set, so callsign generated a random key for this run. "+
+				"Tencent will NOT accept its UserSigs; set CALLSIGN_SDK_APP_ID and CALLSIGN_SECRET_KEY to your TRTC application's values.",
+				"sdkAppID", s.SDKAppID)
+		}
+		return secret.Static(s), nil
+	case "aws-secretsmanager", "aws-ssm":
+		sm, ps, err := secret.NewAWSClients(ctx, cfg.SecretEndpoint)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		if cfg.SecretSource == "aws-ssm" {
+			src, err := secret.NewAWSSSM(ps, cfg.SecretName, cfg.SDKAppID)
+			if err != nil {
+				return nil, fmt.Errorf("app: %w", err)
+			}
+			return src, nil
+		}
+		src, err := secret.NewAWSSecretsManager(sm, cfg.SecretName, cfg.SecretVersion, cfg.SDKAppID)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		return src, nil
+	case "tencent-ssm":
+		getenv := opts.Getenv
+		o := secret.TencentSSMOptions{
+			Region:       cfg.SecretRegion,
+			SecretName:   cfg.SecretName,
+			VersionID:    cfg.SecretVersion,
+			DefaultAppID: cfg.SDKAppID,
+			Endpoint:     cfg.SecretEndpoint,
+			// SCF's run-role credentials are temporary: read them at
+			// every fetch.
+			Credentials: func() (string, string, string) {
+				return getenv("TENCENTCLOUD_SECRETID"), getenv("TENCENTCLOUD_SECRETKEY"), getenv("TENCENTCLOUD_SESSIONTOKEN")
+			},
+		}
+		if o.Region == "" {
+			o.Region = getenv("TENCENTCLOUD_REGION")
+		}
+		src, err := secret.NewTencentSSM(o)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		return src, nil
+	}
+	return nil, fmt.Errorf("app: unknown secret source %q", cfg.SecretSource)
+}
+
+// verifiers builds the enabled verifiers in the fixed order of DESIGN §3.
+func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity.Deriver, secrets secret.Source) (identity.Verifier, error) {
+	keys := func(ctx context.Context) (token.Keys, error) {
+		s, err := secrets.Load(ctx)
+		if err != nil {
+			return token.Keys{}, err
+		}
+		return token.KeysFor(s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
+	}
+	var chain []identity.Verifier
+	for _, name := range []string{identity.ProviderCloudBase, identity.ProviderSession, identity.ProviderJWT, identity.ProviderGateway, identity.ProviderDev} {
+		if !cfg.HasVerifier(name) {
+			continue
+		}
+		var (
+			v   identity.Verifier
+			err error
+		)
+		switch name {
+		case identity.ProviderCloudBase:
+			v, err = identity.NewCloudBase(cfg.WechatAppID, d)
+		case identity.ProviderSession:
+			v, err = identity.NewSession(keys, identity.SessionOptions{Now: opts.Now, Leeway: 5 * time.Second})
+		case identity.ProviderJWT:
+			var j *identity.JWT
+			j, err = identity.NewJWT(identity.JWTOptions{
+				Issuer:       cfg.JWTIssuer,
+				Audience:     cfg.JWTAudience,
+				HS256Secret:  []byte(cfg.JWTSecret),
+				JWKSURL:      cfg.JWTJwksURL,
+				Algorithms:   cfg.JWTAlgorithms,
+				Leeway:       cfg.JWTLeeway,
+				SubjectClaim: cfg.JWTSubjectClaim,
+				Now:          opts.Now,
+				Logger:       opts.Logger,
+			}, d)
+			if err == nil {
+				go func() { <-ctx.Done(); j.Close() }()
+				v = j
+			}
+		case identity.ProviderGateway:
+			v, err = identity.NewGateway(cfg.GatewaySubjectClaim, d)
+		case identity.ProviderDev:
+			if opts.Platform != PlatformLocal {
+				return nil, errors.New("app: the dev verifier runs only on the local server")
+			}
+			v, err = identity.NewDev(opts.Getenv)
+			if err == nil {
+				opts.Logger.Warn("dev verifier enabled: the X-Callsign-User header names the user; never expose this server")
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("app: %s verifier: %w", name, err)
+		}
+		chain = append(chain, v)
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("app: no identity verifier enabled (%s_VERIFIERS)", config.Prefix)
+	}
+	return identity.Chain(chain...), nil
+}
+
+func newLimiter(ctx context.Context, cfg config.Config, opts Options) (ratelimit.Limiter, error) {
+	local := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: opts.Now})
+	var store ratelimit.Limiter
+	switch cfg.Limiter {
+	case "memory":
+		return local, nil
+	case "redis":
+		client, err := ratelimit.NewRedisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("app: %s_REDIS_URL: %w", config.Prefix, err)
+		}
+		store = ratelimit.NewRedis(client, cfg.KeyPrefix())
+	case "dynamodb":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app: loading AWS configuration: %w", err)
+		}
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if cfg.DynamodbEndpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.DynamodbEndpoint)
+			}
+		})
+		store = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
+	default:
+		return nil, fmt.Errorf("app: unknown limiter %q", cfg.Limiter)
+	}
+	mode, err := ratelimit.ParseFailureMode(cfg.LimiterFailure)
+	if err != nil {
+		return nil, fmt.Errorf("app: %s_LIMITER_FAILURE: %w", config.Prefix, err)
+	}
+	return ratelimit.NewResilient(store, ratelimit.ResilientOptions{
+		Timeout: cfg.LimiterTimeout,
+		Mode:    mode,
+		Local:   local,
+		Logger:  opts.Logger,
+		Now:     opts.Now,
+	}), nil
+}

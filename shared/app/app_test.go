@@ -1,0 +1,379 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/app"
+	"github.com/callsign-dev/callsign/shared/config"
+	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/teststore"
+	"github.com/callsign-dev/callsign/shared/secret"
+	"github.com/callsign-dev/callsign/shared/usersig"
+)
+
+const (
+	testKey       = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+	testAppSecret = "wechat-app-secret-0123456789abcdef"
+	testTokenKey  = "token-key-fedcba9876543210-0123456789"
+	testAppID     = 1400000000
+)
+
+// syncBuffer is a log sink safe for the concurrent writes of a server.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// loadConfig loads the configuration from exactly the given variables.
+func loadConfig(t *testing.T, vars map[string]string) config.Config {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, config.Prefix+"_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	return cfg
+}
+
+// fakeWechat answers code2Session for the code "good-code".
+func fakeWechat(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.URL.Path != "/sns/jscode2session" || q.Get("secret") != testAppSecret || q.Get("js_code") != "good-code" {
+			io.WriteString(w, `{"errcode":40029,"errmsg":"invalid code"}`)
+			return
+		}
+		io.WriteString(w, `{"openid":"oOPENID-alice","session_key":"SESSION-KEY-must-not-leak","unionid":"u1"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t *testing.T, h http.Handler, path, bearer, body string) (int, map[string]any, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s: response is not JSON: %q", path, rec.Body.String())
+	}
+	return rec.Code, out, rec.Body.String()
+}
+
+// TestRedactionOverFullRequestPath runs session → usersig → create call →
+// join with a known TRTC key, WeChat app secret and token key, and asserts
+// that no log line and no response body contains any of them, nor any
+// UserSig, PrivateMapKey, session token, call token or session_key.
+func TestRedactionOverFullRequestPath(t *testing.T) {
+	wx := fakeWechat(t)
+	cfg := loadConfig(t, map[string]string{
+		"CALLSIGN_STAGE":               "dev",
+		"CALLSIGN_SDK_APP_ID":          "1400000000",
+		"CALLSIGN_SECRET_KEY":          testKey,
+		"CALLSIGN_TOKEN_KEY":           testTokenKey,
+		"CALLSIGN_WECHAT_APP_SECRET":   testAppSecret,
+		"CALLSIGN_WECHAT_APP_ID":       "wxAPPID",
+		"CALLSIGN_WECHAT_API_BASE_URL": wx.URL,
+		"CALLSIGN_VERIFIERS":           "cloudbase,session",
+		"CALLSIGN_USER_ID_MODE":        "raw",
+		"CALLSIGN_USER_ID_PREFIX":      "wx_",
+		"CALLSIGN_LOG_LEVEL":           "debug",
+	})
+	var logs syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+
+	var bodies []string
+	var tickets []string
+
+	// Session: wx.login code → session token + UserSig.
+	code, sess, raw := post(t, a, "/v1/session", "", `{"code":"good-code"}`)
+	bodies = append(bodies, raw)
+	if code != 200 || sess["userID"] != "wx_oOPENID-alice" {
+		t.Fatalf("session: %d %v", code, sess)
+	}
+	sessionToken := sess["sessionToken"].(string)
+	tickets = append(tickets, sessionToken, sess["userSig"].(string))
+
+	// UserSig with the session token.
+	code, us, raw := post(t, a, "/v1/usersig", sessionToken, `{}`)
+	bodies = append(bodies, raw)
+	if code != 200 {
+		t.Fatalf("usersig: %d %v", code, us)
+	}
+	tickets = append(tickets, us["userSig"].(string))
+	if _, err := usersig.Verify(us["userSig"].(string), []string{testKey}, usersig.Expect{SDKAppID: testAppID, UserID: "wx_oOPENID-alice", Now: time.Now()}); err != nil {
+		t.Fatalf("issued UserSig does not verify: %v", err)
+	}
+
+	// The invitee arrives through CloudBase with its own OpenID.
+	bob := identity.Credentials{CloudBase: &identity.CloudBaseContext{OpenID: "oBOB", AppID: "wxAPPID"}}
+	code, call, raw := post(t, a, "/v1/calls", sessionToken, `{"type":"video","userIDList":["wx_oBOB"]}`)
+	bodies = append(bodies, raw)
+	if code != 200 {
+		t.Fatalf("create call: %d %v", code, call)
+	}
+	callToken := call["callToken"].(string)
+	tickets = append(tickets, callToken, call["privateMapKey"].(string))
+	joinData, _ := json.Marshal(map[string]string{"callToken": callToken})
+	env := a.Do(ctx, api.Action{RequestID: "cb-1", Name: "call.join", Data: joinData, Credentials: bob})
+	bodies = append(bodies, string(env))
+	var joined struct {
+		OK   bool `json:"ok"`
+		Data struct {
+			PrivateMapKey string `json:"privateMapKey"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(env, &joined); err != nil || !joined.OK {
+		t.Fatalf("join: %s", env)
+	}
+	tickets = append(tickets, joined.Data.PrivateMapKey)
+
+	// Failures log too: a bad bearer token and a bad code.
+	_, _, raw = post(t, a, "/v1/usersig", sessionToken+"x", `{}`)
+	bodies = append(bodies, raw)
+	_, _, raw = post(t, a, "/v1/session", "", `{"code":"bad-code"}`)
+	bodies = append(bodies, raw)
+
+	logText := logs.String()
+	if !strings.Contains(logText, "wx_oOPENID-alice") {
+		t.Fatalf("logs do not name the verified user:\n%s", logText)
+	}
+	secrets := []string{testKey, testAppSecret, testTokenKey, "SESSION-KEY-must-not-leak", "good-code"}
+	for _, s := range secrets {
+		if strings.Contains(logText, s) {
+			t.Errorf("a log line contains the secret %q", s)
+		}
+		for _, b := range bodies {
+			if strings.Contains(b, s) {
+				t.Errorf("a response body contains the secret %q", s)
+			}
+		}
+	}
+	for _, tk := range tickets {
+		if tk == "" {
+			t.Fatal("empty ticket in the flow")
+		}
+		if strings.Contains(logText, tk) {
+			t.Errorf("a log line contains an issued ticket or token")
+		}
+		// The signature part of any JWT must not appear either.
+		if i := strings.LastIndexByte(tk, '.'); i > 0 && strings.Contains(logText, tk[i+1:]) {
+			t.Errorf("a log line contains a token signature")
+		}
+	}
+}
+
+// TestManagedSecretFromSecretsManager wires CALLSIGN_SECRET_SOURCE=
+// aws-secretsmanager to a local endpoint speaking the Secrets Manager wire
+// protocol and checks that the tickets are signed with the stored key.
+func TestManagedSecretFromSecretsManager(t *testing.T) {
+	const stored = `{"sdkAppID":1600000001,"secretKey":"stored-key-0123456789","previousSecretKey":"old-key"}`
+	var calls int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDTEST/") {
+			http.Error(w, `{"__type":"AccessDeniedException"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(map[string]any{"Name": "callsign/dev/trtc", "SecretString": stored, "VersionId": "v1"})
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "ap-southeast-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg := loadConfig(t, map[string]string{
+		"CALLSIGN_STAGE":           "prod",
+		"CALLSIGN_SECRET_SOURCE":   "aws-secretsmanager",
+		"CALLSIGN_SECRET_NAME":     "callsign/dev/trtc",
+		"CALLSIGN_SECRET_ENDPOINT": srv.URL,
+		"CALLSIGN_VERIFIERS":       "gateway",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("usersig: %d %s", rec.Code, rec.Body)
+	}
+	var out struct {
+		SDKAppID uint32 `json:"sdkAppID"`
+		UserID   string `json:"userID"`
+		UserSig  string `json:"userSig"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	if out.SDKAppID != 1600000001 || len(out.UserID) != 32 {
+		t.Fatalf("response = %+v", out)
+	}
+	if _, err := usersig.Verify(out.UserSig, []string{"stored-key-0123456789"}, usersig.Expect{SDKAppID: 1600000001, UserID: out.UserID, Now: time.Now()}); err != nil {
+		t.Fatalf("ticket not signed with the stored key: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 {
+		t.Fatalf("the store was asked %d times, want 1 (cached)", calls)
+	}
+}
+
+// TestFirstSecretLoadFailureAnswers503 checks that a store that fails at
+// start-up yields 503 unavailable, never a partial credential.
+func TestFirstSecretLoadFailureAnswers503(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"ResourceNotFoundException","message":"not found"}`)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "ap-southeast-1")
+	cfg := loadConfig(t, map[string]string{
+		"CALLSIGN_STAGE":           "prod",
+		"CALLSIGN_SDK_APP_ID":      "1400000000",
+		"CALLSIGN_SECRET_SOURCE":   "aws-ssm",
+		"CALLSIGN_SECRET_NAME":     "/callsign/prod/trtc",
+		"CALLSIGN_SECRET_ENDPOINT": srv.URL,
+		"CALLSIGN_VERIFIERS":       "gateway",
+	})
+	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
+		t.Fatalf("got %d %s, want 503 unavailable", rec.Code, rec.Body)
+	}
+}
+
+func TestSelfTest(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	if err := app.SelfTest(secret.Secret{SDKAppID: testAppID, SecretKey: testKey}, now); err != nil {
+		t.Fatalf("valid secret refused: %v", err)
+	}
+	if err := app.SelfTest(secret.Secret{SDKAppID: 0, SecretKey: testKey}, now); err == nil {
+		t.Fatal("SDKAppID 0 passed the self-test")
+	}
+	if err := app.SelfTest(secret.Secret{SDKAppID: testAppID}, now); err == nil {
+		t.Fatal("an empty key passed the self-test")
+	}
+}
+
+func TestDevVerifierRefusedOffTheLocalServer(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{"CALLSIGN_VERIFIERS": "dev", "CALLSIGN_SDK_APP_ID": "1", "CALLSIGN_SECRET_KEY": "k"})
+	_, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "dev verifier") {
+		t.Fatalf("app.New error = %v, want the dev verifier refused", err)
+	}
+}
+
+// TestSharedLimiters wires each shared-store backend through the
+// configuration against a real server and exhausts a burst of two.
+func TestSharedLimiters(t *testing.T) {
+	redisAddr := teststore.StartRedis(t)
+	dynamoEndpoint := teststore.StartDynalite(t)
+	if err := teststore.CreateLimitsTable(context.Background(), teststore.DynamoDBClient(dynamoEndpoint), "limits"); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "ap-southeast-1")
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+	}{
+		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": "redis://" + redisAddr + "/0"}},
+		{"dynamodb", map[string]string{"CALLSIGN_LIMITER": "dynamodb", "CALLSIGN_DYNAMODB_TABLE": "limits", "CALLSIGN_DYNAMODB_ENDPOINT": dynamoEndpoint}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{
+				"CALLSIGN_STAGE": "dev", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
+				"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_RATE_LIMITS": "usersig=2/1h",
+				"CALLSIGN_LIMITER_KEY_PREFIX": "test:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": "2s",
+				"CALLSIGN_LIMITER_FAILURE": "closed",
+			}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			cfg := loadConfig(t, vars)
+			a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatalf("app.New: %v", err)
+			}
+			var codes []int
+			for range 3 {
+				req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+				req.Header.Set("Content-Type", "application/json")
+				req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "limited-user"}))
+				rec := httptest.NewRecorder()
+				a.ServeHTTP(rec, req)
+				codes = append(codes, rec.Code)
+				if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			}
+			if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+				t.Fatalf("status codes = %v, want [200 200 429]", codes)
+			}
+		})
+	}
+}

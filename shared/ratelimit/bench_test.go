@@ -1,0 +1,61 @@
+package ratelimit
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// benchPolicy never denies within a benchmark (a burst of 100 million), so
+// every iteration is an allow with its store write. With one token per 10ms
+// a single key stays an active bucket (DynamoDB: phase B), while each of 10k
+// keys revisited every 10k decisions is usually idle again on the slower
+// stores (DynamoDB: phase A).
+var benchPolicy = Policy{Rate: 100, Period: time.Second, Burst: 100_000_000}
+
+// benchKeys are the key sets each backend is measured on.
+var benchKeys = []struct {
+	name string
+	n    int
+}{{"one-key", 1}, {"10k-keys", 10_000}}
+
+// runBench measures sequential decisions per second on lim.
+func runBench(b *testing.B, lim Limiter) {
+	for _, ks := range benchKeys {
+		keys := make([]string, ks.n)
+		for i := range keys {
+			keys[i] = "usersig:u" + strconv.Itoa(i)
+		}
+		b.Run(ks.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := lim.Allow(ctx, keys[i%len(keys)], benchPolicy); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+		})
+	}
+}
+
+func BenchmarkMemory(b *testing.B) {
+	runBench(b, NewMemory(MemoryOptions{}))
+}
+
+func BenchmarkRedis(b *testing.B) {
+	runBench(b, NewRedis(sharedRedis(b), uniquePrefix(b)))
+}
+
+func BenchmarkDynamoDB(b *testing.B) {
+	runBench(b, NewDynamoDB(sharedDynamoDB(b), limitsTable, uniquePrefix(b)))
+}
+
+// BenchmarkResilientRedis is the production path: deny cache, timeout and
+// the store goroutine on top of Redis.
+func BenchmarkResilientRedis(b *testing.B) {
+	runBench(b, NewResilient(NewRedis(sharedRedis(b), uniquePrefix(b)), ResilientOptions{}))
+}
