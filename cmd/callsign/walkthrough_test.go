@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestREADMEWalkthrough runs the README's curl walkthrough, as written,
+// against `callsign serve` (only the port and the `go run` of the CLI are
+// substituted), so the documented flow cannot rot.
+func TestREADMEWalkthrough(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "sed", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found: %v", tool, err)
+			}
+			t.Skipf("%s not on PATH; `make deps` installs what the tests need", tool)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- walkthrough:begin -->", "<!-- walkthrough:end -->"
+	s := string(readme)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the walkthrough markers")
+	}
+	block := s[i:j]
+	a, b := strings.Index(block, "```sh\n"), strings.LastIndex(block, "```")
+	if a < 0 || b <= a {
+		t.Fatal("no ```sh block inside the walkthrough markers")
+	}
+	script := block[a+len("```sh\n") : b]
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "callsign")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	srv := exec.Command(bin, "serve", "--addr", addr)
+	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no CALLSIGN_*: the embedded defaults
+	var logs bytes.Buffer
+	srv.Stdout, srv.Stderr = &logs, &logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			srv.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", "http://"+addr)
+	script = strings.ReplaceAll(script, "go run ./cmd/callsign", bin)
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s\nserver log:\n%s", err, out, logs.String())
+	}
+	got := string(out)
+	for _, want := range []string{
+		`"userID":"alice"`,
+		`"privileges":63,"callToken":"`,
+		`"privileges":62,"expiresAt"`,
+		"{\"error\":{\"code\":\"not_invited\",\"message\":\"you are not invited to this call\"}}\n HTTP 403\n",
+		`"identifier":"alice"`,
+		`"privateMapKey":{"strRoomID":"c_`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("walkthrough output lacks %q:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(logs.String(), "DEVELOPMENT KEY") {
+		t.Errorf("the server did not warn about the generated development key:\n%s", logs.String())
+	}
+}
