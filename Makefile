@@ -76,3 +76,4 @@ fuzz: deps
 
 clean:
 	rm -rf bin dist .serverless
+include infra/package.mk

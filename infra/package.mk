@@ -1,0 +1,178 @@
+# infra/package.mk: build, package and deploy callsign per cloud and stage.
+#
+# Included by the top-level Makefile (`include infra/package.mk`); every path
+# below is relative to the directory make runs in, which must be the module
+# root. Targets:
+#
+#   package-aws                     bin/aws/{usersig,calls,session}.zip (arm64, bootstrap)
+#   package-tencent                 bin/tencent/callsign-event.zip (amd64, main)
+#                                   bin/tencent/callsign-web.zip   (amd64, main + scf_bootstrap)
+#   package STAGE=dev|staging|prod  both of the above, then `serverless package` offline
+#                                   into bin/serverless/$(STAGE)
+#   package-verify                  builds every zip twice and fails unless the bytes match
+#   deploy PROVIDER=aws|tencent STAGE=...
+#                                   the only target that needs cloud credentials
+#
+# Zips are reproducible: static binaries built with -trimpath, no VCS stamp
+# and an empty build ID, a fixed mtime (1980-01-01 00:00, the earliest DOS
+# time a zip can hold), mode 0755, and `zip -X` (no uid/gid or extra time
+# fields). Two clean builds with the same Go toolchain give identical bytes.
+
+CALLSIGN_INFRA_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+# Including this file must not change the including Makefile's default goal;
+# it is restored at the end of the file.
+CALLSIGN_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+# The makefile make was started with (the top-level Makefile, or this file
+# under `make -f`), for the recursive calls below.
+CALLSIGN_TOP_MAKEFILE := $(firstword $(MAKEFILE_LIST))
+CALLSIGN_SUBMAKE = $(MAKE) --no-print-directory -f $(CALLSIGN_TOP_MAKEFILE)
+
+GO ?= go
+ZIP ?= zip
+UNZIP ?= unzip
+SERVERLESS ?= node_modules/.bin/serverless
+TCB ?= tcb
+SCF ?= scf
+
+# PACKAGE_OUT is where zips go. serverless.yml names bin/aws/<fn>.zip, so the
+# package and deploy targets require the default; other values are for
+# package-verify and tests.
+PACKAGE_OUT ?= bin
+CALLSIGN_STAGES := dev staging prod
+CALLSIGN_AWS_FUNCTIONS := usersig calls session
+CALLSIGN_ZIP_MTIME := 198001010000
+CALLSIGN_LDFLAGS := -s -w -buildid=
+CALLSIGN_GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags '$(CALLSIGN_LDFLAGS)'
+
+# Environment for serverless: no telemetry, no notices, nothing online.
+CALLSIGN_SLS_ENV := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
+# Deploy output markers of failure: the Tencent tools exit 0 on failure.
+CALLSIGN_RUN_CHECKED := $(CALLSIGN_INFRA_DIR)/tencent/run-checked.sh
+
+.PHONY: package-aws package-tencent package package-verify deploy \
+	deploy-aws deploy-tencent deploy-tencent-event deploy-tencent-web \
+	callsign-check-stage callsign-check-out callsign-check-tencent-env \
+	callsign-check-tcb-env callsign-force
+
+package-aws: $(CALLSIGN_AWS_FUNCTIONS:%=$(PACKAGE_OUT)/aws/%.zip)
+
+package-tencent: $(PACKAGE_OUT)/tencent/callsign-event.zip $(PACKAGE_OUT)/tencent/callsign-web.zip
+
+# The zips always rebuild: Go's build cache keeps that cheap, and make cannot
+# see every input of a Go build (go.sum, the toolchain, build tags).
+callsign-force:
+
+$(PACKAGE_OUT)/aws/%.zip: callsign-force
+	rm -rf $(PACKAGE_OUT)/aws/$* $@
+	mkdir -p $(PACKAGE_OUT)/aws/$*
+	GOARCH=arm64 GOARM64=v8.0 $(CALLSIGN_GOBUILD) -tags lambda.norpc -o $(PACKAGE_OUT)/aws/$*/bootstrap ./functions/$*
+	chmod 0755 $(PACKAGE_OUT)/aws/$*/bootstrap
+	touch -t $(CALLSIGN_ZIP_MTIME) $(PACKAGE_OUT)/aws/$*/bootstrap
+	cd $(PACKAGE_OUT)/aws/$* && $(ZIP) -q -X ../$*.zip bootstrap
+
+# One amd64 binary serves both Tencent entry points: the Go1 event function
+# (CloudBase callFunction) and the Web function (HTTP on :9000).
+$(PACKAGE_OUT)/tencent/callsign/main: callsign-force
+	rm -rf $(PACKAGE_OUT)/tencent/callsign
+	mkdir -p $(PACKAGE_OUT)/tencent/callsign
+	GOARCH=amd64 GOAMD64=v1 $(CALLSIGN_GOBUILD) -o $@ ./functions/callsign
+	chmod 0755 $@
+	touch -t $(CALLSIGN_ZIP_MTIME) $@
+
+$(PACKAGE_OUT)/tencent/callsign-event.zip: $(PACKAGE_OUT)/tencent/callsign/main
+	rm -rf $(PACKAGE_OUT)/tencent/event $@
+	mkdir -p $(PACKAGE_OUT)/tencent/event
+	cp $< $(PACKAGE_OUT)/tencent/event/main
+	chmod 0755 $(PACKAGE_OUT)/tencent/event/main
+	touch -t $(CALLSIGN_ZIP_MTIME) $(PACKAGE_OUT)/tencent/event/main
+	cd $(PACKAGE_OUT)/tencent/event && $(ZIP) -q -X ../callsign-event.zip main
+
+$(PACKAGE_OUT)/tencent/callsign-web.zip: $(PACKAGE_OUT)/tencent/callsign/main $(CALLSIGN_INFRA_DIR)/tencent/scf_bootstrap
+	rm -rf $(PACKAGE_OUT)/tencent/web $@
+	mkdir -p $(PACKAGE_OUT)/tencent/web
+	cp $< $(PACKAGE_OUT)/tencent/web/main
+	cp $(CALLSIGN_INFRA_DIR)/tencent/scf_bootstrap $(PACKAGE_OUT)/tencent/web/scf_bootstrap
+	chmod 0755 $(PACKAGE_OUT)/tencent/web/main $(PACKAGE_OUT)/tencent/web/scf_bootstrap
+	touch -t $(CALLSIGN_ZIP_MTIME) $(PACKAGE_OUT)/tencent/web/main $(PACKAGE_OUT)/tencent/web/scf_bootstrap
+	cd $(PACKAGE_OUT)/tencent/web && $(ZIP) -q -X ../callsign-web.zip main scf_bootstrap
+
+callsign-check-stage:
+	@case "$(STAGE)" in dev|staging|prod) ;; \
+	  *) echo "STAGE must be one of: $(CALLSIGN_STAGES) (got '$(STAGE)')" >&2; exit 2;; esac
+
+callsign-check-out:
+	@test "$(PACKAGE_OUT)" = bin || { echo "package/deploy need PACKAGE_OUT=bin (serverless.yml names bin/aws/<fn>.zip)" >&2; exit 2; }
+
+# Offline: no credentials, no network. The result in bin/serverless/$(STAGE)
+# is what `deploy PROVIDER=aws` uploads.
+package: callsign-check-stage callsign-check-out package-aws package-tencent
+	rm -rf $(PACKAGE_OUT)/serverless/$(STAGE)
+	$(CALLSIGN_SLS_ENV) $(SERVERLESS) package --stage $(STAGE) --package $(PACKAGE_OUT)/serverless/$(STAGE)
+
+# Two clean builds into separate directories must give identical zips.
+package-verify:
+	rm -rf $(PACKAGE_OUT)/verify
+	$(CALLSIGN_SUBMAKE) package-aws package-tencent PACKAGE_OUT=$(PACKAGE_OUT)/verify/a
+	$(CALLSIGN_SUBMAKE) package-aws package-tencent PACKAGE_OUT=$(PACKAGE_OUT)/verify/b
+	cd $(PACKAGE_OUT)/verify/a && for z in aws/*.zip tencent/*.zip; do cmp "$$z" "../b/$$z" || exit 1; done
+	cd $(PACKAGE_OUT)/verify/a && sha256sum aws/*.zip tencent/*.zip
+	rm -rf $(PACKAGE_OUT)/verify
+
+deploy: callsign-check-stage
+	@case "$(PROVIDER)" in \
+	  aws) $(CALLSIGN_SUBMAKE) deploy-aws STAGE=$(STAGE) ;; \
+	  tencent) $(CALLSIGN_SUBMAKE) deploy-tencent STAGE=$(STAGE) ;; \
+	  *) echo "PROVIDER must be aws or tencent (got '$(PROVIDER)')" >&2; exit 2;; esac
+
+# AWS: package offline, then upload exactly that package. Credentials come
+# from the usual AWS variables or profile.
+deploy-aws: callsign-check-stage
+	@test -n "$(CALLSIGN_WECHAT_APP_ID)" || { echo "set CALLSIGN_WECHAT_APP_ID (the mini-program AppID) to deploy" >&2; exit 2; }
+	$(CALLSIGN_SUBMAKE) package STAGE=$(STAGE)
+	$(CALLSIGN_SLS_ENV) $(SERVERLESS) deploy --stage $(STAGE) --package $(PACKAGE_OUT)/serverless/$(STAGE)
+
+# Tencent: both entry points. Account-specific values come from the
+# deployer's environment (see docs/deploy.md); the tools' output is checked
+# for failure markers because their exit status cannot be trusted.
+deploy-tencent: deploy-tencent-event deploy-tencent-web
+
+CALLSIGN_TENCENT_STAGE_DIR = dist/tencent/$(STAGE)
+
+# Values injected at deploy time. dev uses the in-memory limiter; staging and
+# prod use Redis in a VPC.
+callsign-check-tencent-env: callsign-check-stage
+	@test -n "$(CALLSIGN_WECHAT_APP_ID)" || { echo "set CALLSIGN_WECHAT_APP_ID (the mini-program AppID)" >&2; exit 2; }
+	@if [ "$(STAGE)" != dev ]; then \
+	  for v in CALLSIGN_REDIS_URL TENCENT_VPC_ID TENCENT_SUBNET_ID; do \
+	    eval "test -n \"\$${$$v}\"" || { echo "set $$v to deploy $(STAGE) to Tencent" >&2; exit 2; }; \
+	  done; fi
+
+callsign-check-tcb-env:
+	@test -n "$(TCB_ENV_ID)" || { echo "set TCB_ENV_ID (the CloudBase environment of $(STAGE))" >&2; exit 2; }
+
+deploy-tencent-event: callsign-check-tencent-env callsign-check-tcb-env callsign-check-out package-tencent
+	rm -rf $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase
+	mkdir -p $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/functions/callsign
+	cp $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/cloudbaserc.json $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/
+	$(UNZIP) -q $(PACKAGE_OUT)/tencent/callsign-event.zip -d $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/functions/callsign
+	@# cloudbaserc.json reads {{env.NAME}} from this .env: owner-only, and
+	@# removed right after the deploy because it may hold the Redis password.
+	@umask 077; { \
+	  echo "TCB_ENV_ID=\"$$TCB_ENV_ID\""; \
+	  echo "CALLSIGN_WECHAT_APP_ID=\"$$CALLSIGN_WECHAT_APP_ID\""; \
+	  echo "CALLSIGN_REDIS_URL=\"$$CALLSIGN_REDIS_URL\""; \
+	  echo "TENCENT_VPC_ID=\"$$TENCENT_VPC_ID\""; \
+	  echo "TENCENT_SUBNET_ID=\"$$TENCENT_SUBNET_ID\""; \
+	} > $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/.env
+	cd $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase || exit 1; \
+	  status=0; $(abspath $(CALLSIGN_RUN_CHECKED)) $(TCB) fn deploy callsign -e "$(TCB_ENV_ID)" --force || status=$$?; \
+	  rm -f .env; exit $$status
+
+deploy-tencent-web: callsign-check-tencent-env callsign-check-out package-tencent
+	rm -rf $(CALLSIGN_TENCENT_STAGE_DIR)/web
+	mkdir -p $(CALLSIGN_TENCENT_STAGE_DIR)/web/code
+	cp $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/serverless.yml $(CALLSIGN_TENCENT_STAGE_DIR)/web/
+	$(UNZIP) -q $(PACKAGE_OUT)/tencent/callsign-web.zip -d $(CALLSIGN_TENCENT_STAGE_DIR)/web/code
+	cd $(CALLSIGN_TENCENT_STAGE_DIR)/web && $(abspath $(CALLSIGN_RUN_CHECKED)) $(SCF) deploy
+
+.DEFAULT_GOAL := $(CALLSIGN_SAVED_DEFAULT_GOAL)
