@@ -1,0 +1,163 @@
+// Package platform runs callsign's application on whichever platform the
+// process finds itself on: AWS Lambda (Runtime API), a Tencent SCF / CloudBase
+// Go1 event function (net/rpc), an SCF / CloudBase Web function (HTTP on
+// port 9000), or the local development server.
+//
+// Detect reads only platform-provided variables, so the same binary runs
+// everywhere without extra configuration:
+//
+//	AWS_LAMBDA_RUNTIME_API set              → KindLambda
+//	_LAMBDA_SERVER_PORT set                 → KindSCF (Go1 event function)
+//	TENCENTCLOUD_RUNENV=SCF (no port above) → KindWeb (Web function, 0.0.0.0:9000)
+//	otherwise                               → KindLocal (127.0.0.1:8080 by default)
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/platform/awslambda"
+	"github.com/callsign-dev/callsign/shared/platform/scf"
+	"github.com/callsign-dev/callsign/shared/platform/web"
+)
+
+// App is the application the adapters serve: every HTTP route, plus the
+// action dispatcher used by CloudBase callFunction and direct Lambda
+// invocations, which returns the envelope JSON.
+type App interface {
+	http.Handler
+	Do(ctx context.Context, a api.Action) []byte
+}
+
+// Kind is a platform the process can run on.
+type Kind int
+
+// Platform kinds. The zero value is KindUnknown, which Run refuses.
+const (
+	// KindUnknown is the zero Kind.
+	KindUnknown Kind = iota
+	// KindLocal is the local development server.
+	KindLocal
+	// KindLambda is AWS Lambda's Runtime API (provided.al2023).
+	KindLambda
+	// KindSCF is a Tencent SCF / CloudBase Go1 event function.
+	KindSCF
+	// KindWeb is a Tencent SCF / CloudBase Web (HTTP) function.
+	KindWeb
+)
+
+// String returns "local", "lambda", "scf", "web" or "unknown".
+func (k Kind) String() string {
+	switch k {
+	case KindLocal:
+		return "local"
+	case KindLambda:
+		return "lambda"
+	case KindSCF:
+		return "scf"
+	case KindWeb:
+		return "web"
+	default:
+		return "unknown"
+	}
+}
+
+// Platform environment variables read by Detect and Run.
+const (
+	// EnvLambdaRuntimeAPI is set by AWS Lambda custom runtimes (host:port).
+	EnvLambdaRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
+	// EnvSCFServerPort is the port a Go1 event function serves net/rpc on.
+	EnvSCFServerPort = "_LAMBDA_SERVER_PORT"
+	// EnvTencentRunEnv is "SCF" inside Tencent SCF and CloudBase functions.
+	EnvTencentRunEnv = "TENCENTCLOUD_RUNENV"
+)
+
+// Default listen addresses.
+const (
+	// DefaultLocalAddr is the local server's address.
+	DefaultLocalAddr = "127.0.0.1:8080"
+	// DefaultWebAddr is where an SCF Web function must listen.
+	DefaultWebAddr = "0.0.0.0:9000"
+)
+
+// Detect reports the platform from the environment (see the package
+// documentation). getenv is usually os.Getenv.
+func Detect(getenv func(string) string) Kind {
+	switch {
+	case getenv(EnvLambdaRuntimeAPI) != "":
+		return KindLambda
+	case getenv(EnvSCFServerPort) != "":
+		return KindSCF
+	case getenv(EnvTencentRunEnv) == "SCF":
+		return KindWeb
+	default:
+		return KindLocal
+	}
+}
+
+// Options configure Run.
+type Options struct {
+	// Kind is the platform to run on, usually Detect(os.Getenv).
+	Kind Kind
+	// LocalAddr is the local server's address; empty means DefaultLocalAddr.
+	LocalAddr string
+	// WebAddr is the Web function's address; empty means DefaultWebAddr.
+	WebAddr string
+	// Getenv reads platform variables (the Go1 port); nil means os.Getenv.
+	Getenv func(string) string
+	// Logger receives the adapters' logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Run serves app on opts.Kind until ctx is done and returns nil, or returns
+// the error that stopped it from serving. On Lambda a failure to reach the
+// Runtime API ends the process inside aws-lambda-go.
+func Run(ctx context.Context, app App, opts Options) error {
+	if app == nil {
+		return errors.New("platform: no application to run")
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	switch opts.Kind {
+	case KindLambda:
+		logger.Info("serving", "platform", opts.Kind.String())
+		return awslambda.Start(ctx, app, logger)
+	case KindSCF:
+		logger.Info("serving", "platform", opts.Kind.String())
+		if err := scf.ListenAndServe(ctx, getenv(EnvSCFServerPort), app, scf.Options{Logger: logger}); err != nil {
+			return fmt.Errorf("platform: scf: %w", err)
+		}
+		return nil
+	case KindWeb:
+		return serveHTTP(ctx, app, orDefault(opts.WebAddr, DefaultWebAddr), logger)
+	case KindLocal:
+		return serveHTTP(ctx, app, orDefault(opts.LocalAddr, DefaultLocalAddr), logger)
+	default:
+		return fmt.Errorf("platform: unknown platform kind %d", int(opts.Kind))
+	}
+}
+
+func serveHTTP(ctx context.Context, h http.Handler, addr string, logger *slog.Logger) error {
+	if err := web.ListenAndServe(ctx, addr, h, logger); err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

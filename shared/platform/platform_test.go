@@ -1,0 +1,153 @@
+package platform_test
+
+import (
+	"context"
+	"net"
+	"net/rpc"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/platform"
+	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
+)
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want platform.Kind
+	}{
+		{"nothing", nil, platform.KindLocal},
+		{"lambda", map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}, platform.KindLambda},
+		{"lambda wins over a stray port", map[string]string{"AWS_LAMBDA_RUNTIME_API": "x", "_LAMBDA_SERVER_PORT": "9001"}, platform.KindLambda},
+		{"scf go1", map[string]string{"_LAMBDA_SERVER_PORT": "9001", "TENCENTCLOUD_RUNENV": "SCF"}, platform.KindSCF},
+		{"scf go1 without runenv", map[string]string{"_LAMBDA_SERVER_PORT": "9001"}, platform.KindSCF},
+		{"scf web", map[string]string{"TENCENTCLOUD_RUNENV": "SCF"}, platform.KindWeb},
+		{"other runenv", map[string]string{"TENCENTCLOUD_RUNENV": "LOCAL"}, platform.KindLocal},
+		{"empty values ignored", map[string]string{"AWS_LAMBDA_RUNTIME_API": "", "_LAMBDA_SERVER_PORT": ""}, platform.KindLocal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := platform.Detect(func(k string) string { return tt.env[k] }); got != tt.want {
+				t.Errorf("Detect = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKindString(t *testing.T) {
+	tests := map[platform.Kind]string{
+		platform.KindUnknown: "unknown", platform.KindLocal: "local", platform.KindLambda: "lambda",
+		platform.KindSCF: "scf", platform.KindWeb: "web", platform.Kind(99): "unknown",
+	}
+	for k, want := range tests {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	app := &apptest.App{}
+	tests := []struct {
+		name string
+		app  platform.App
+		opts platform.Options
+		want string
+	}{
+		{"no app", nil, platform.Options{Kind: platform.KindLocal}, "platform: no application to run"},
+		{"unknown kind", app, platform.Options{}, "platform: unknown platform kind 0"},
+		{"scf without port", app, platform.Options{Kind: platform.KindSCF, Getenv: func(string) string { return "" }},
+			"platform: scf: scf: _LAMBDA_SERVER_PORT must be set to a TCP port number"},
+		{"bad local addr", app, platform.Options{Kind: platform.KindLocal, LocalAddr: "127.0.0.1:bad"}, "platform: web: listening on 127.0.0.1:bad: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := platform.Run(context.Background(), tt.app, tt.opts)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Run = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// runUntilCancel runs Run in the background and returns a stop function
+// that cancels it and checks it returned nil.
+func runUntilCancel(t *testing.T, app platform.App, opts platform.Options) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- platform.Run(ctx, app, opts) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func dialRetry(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dial %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRunHTTPKinds(t *testing.T) {
+	for _, kind := range []platform.Kind{platform.KindLocal, platform.KindWeb} {
+		t.Run(kind.String(), func(t *testing.T) {
+			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			opts := platform.Options{Kind: kind, LocalAddr: addr, WebAddr: addr}
+			stop := runUntilCancel(t, &apptest.App{}, opts)
+			c := dialRetry(t, addr)
+			c.Close()
+			stop()
+		})
+	}
+}
+
+func TestRunSCF(t *testing.T) {
+	port := strconv.Itoa(freePort(t))
+	stop := runUntilCancel(t, &apptest.App{}, platform.Options{Kind: platform.KindSCF, Getenv: func(k string) string {
+		if k == "_LAMBDA_SERVER_PORT" {
+			return port
+		}
+		return ""
+	}})
+	c := rpc.NewClient(dialRetry(t, "127.0.0.1:"+port))
+	type ping struct{}
+	if err := c.Call("Function.Ping", &ping{}, &ping{}); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	c.Close()
+	stop()
+}
+
+// The real application satisfies App.
+var _ platform.App = (*api.API)(nil)

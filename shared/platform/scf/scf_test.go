@@ -1,0 +1,544 @@
+package scf_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/rpc"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
+	"github.com/callsign-dev/callsign/shared/platform/scf"
+)
+
+// The client's own copies of the wire types: different type names, same
+// field names and types, as the SCF runtime declares them.
+type (
+	cPing      struct{}
+	cPong      struct{}
+	cTimestamp struct{ Seconds, Nanos int64 }
+	cRequest   struct {
+		Payload []byte
+		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
+		RequestId string
+		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
+		TraceId               string
+		Deadline              cTimestamp
+		InvokedFunctionUnique string
+		ClientContext         []byte
+		Namespace             string
+		FunctionName          string
+		FunctionVersion       string
+		MemoryLimitInMb       int32
+		TimeLimitInMs         int32
+		Environment           string
+		TencentcloudRegion    string
+		TencentcloudAppID     string
+		TencentcloudUin       string
+		FunctionTrace         string
+	}
+	cFrame struct {
+		Path  string
+		Line  int32
+		Label string
+	}
+	cError struct {
+		Message    string
+		Type       string
+		StackTrace []*cFrame
+		ShouldExit bool
+	}
+	cResponse struct {
+		Payload []byte
+		Error   *cError
+	}
+)
+
+// startServer serves app on a loopback listener and returns a connected
+// client. Everything is stopped at the end of the test.
+func startServer(t testing.TB, app scf.App, opts scf.Options) *rpc.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- scf.Serve(ctx, ln, app, opts) }()
+	c, err := rpc.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return after cancel")
+		}
+	})
+	return c
+}
+
+func call(t *testing.T, c *rpc.Client, req cRequest) cResponse {
+	t.Helper()
+	var resp cResponse
+	if req.Deadline.Seconds == 0 && req.TimeLimitInMs == 0 {
+		req.TimeLimitInMs = 3000
+	}
+	if err := c.Call("Function.Invoke", &req, &resp); err != nil {
+		t.Fatalf("Function.Invoke: %v", err)
+	}
+	return resp
+}
+
+func env(t *testing.T, m map[string]string) string {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestPing(t *testing.T) {
+	c := startServer(t, &apptest.App{}, scf.Options{})
+	var pong cPong
+	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
+		t.Fatalf("Function.Ping: %v", err)
+	}
+}
+
+func TestCallFunctionIdentityPerInvocation(t *testing.T) {
+	app := &apptest.App{}
+	c := startServer(t, app, scf.Options{})
+	payload := []byte(`{"action":"usersig","data":{"userID":"victim"},"userInfo":{"openId":"oVICTIM","appId":"wxEVIL"}}`)
+	steps := []struct {
+		env  map[string]string
+		want *identity.CloudBaseContext
+		ip   string
+	}{
+		{map[string]string{"WX_OPENID": "oA", "WX_APPID": "wxTEST", "WX_UNIONID": "uA", "SOURCE": "wx_client", "WX_CLIENTIP": "198.51.100.1", "WX_API_TOKEN": "secret"},
+			&identity.CloudBaseContext{OpenID: "oA", AppID: "wxTEST", UnionID: "uA", Source: "wx_client"}, "198.51.100.1"},
+		{nil, nil, ""},
+		{map[string]string{"SOURCE": "wx_client"}, nil, ""},
+		{map[string]string{"WX_APPID": "wxTEST"}, &identity.CloudBaseContext{AppID: "wxTEST"}, ""},
+		{map[string]string{"WX_OPENID": "oB", "TCB_SOURCE_IP": "2001:db8::5"}, &identity.CloudBaseContext{OpenID: "oB"}, "2001:db8::5"},
+	}
+	for i, s := range steps {
+		req := cRequest{Payload: payload, RequestId: "req-" + string(rune('a'+i))}
+		if s.env != nil {
+			req.Environment = env(t, s.env)
+		}
+		resp := call(t, c, req)
+		if resp.Error != nil || string(resp.Payload) != `{"ok":true,"data":{"action":"usersig"}}` {
+			t.Fatalf("step %d: response %+v %s", i, resp.Error, resp.Payload)
+		}
+		calls := app.Calls()
+		got := calls[len(calls)-1]
+		if !reflect.DeepEqual(got.Action.Credentials.CloudBase, s.want) {
+			t.Errorf("step %d: CloudBase = %+v, want %+v", i, got.Action.Credentials.CloudBase, s.want)
+		}
+		if got.Action.Credentials.ClientIP != s.ip || got.Action.Credentials.Authorization != "" || got.Action.Credentials.GatewayClaims != nil {
+			t.Errorf("step %d: credentials = %+v", i, got.Action.Credentials)
+		}
+		if got.Action.Name != "usersig" || string(got.Action.Data) != `{"userID":"victim"}` || got.Action.RequestID != req.RequestId || got.CtxRequestID != req.RequestId || !got.HasDeadline {
+			t.Errorf("step %d: call = %+v", i, got)
+		}
+	}
+	for _, k := range []string{"WX_OPENID", "WX_APPID", "WX_UNIONID", "SOURCE", "WX_API_TOKEN"} {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Errorf("process environment has %s=%q", k, v)
+		}
+	}
+}
+
+func TestConcurrentInvocationsKeepTheirIdentity(t *testing.T) {
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
+		id := ""
+		if a.Credentials.CloudBase != nil {
+			id = a.Credentials.CloudBase.OpenID
+		}
+		b, _ := json.Marshal(map[string]string{"openid": id})
+		return b
+	}}
+	c := startServer(t, app, scf.Options{})
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			openid := ""
+			req := cRequest{Payload: []byte(`{"action":"usersig"}`), TimeLimitInMs: 3000}
+			if i%2 == 0 {
+				openid = "o" + strings.Repeat("x", i+1)
+				req.Environment = `{"WX_OPENID":"` + openid + `"}`
+			}
+			var resp cResponse
+			if err := c.Call("Function.Invoke", &req, &resp); err != nil {
+				t.Errorf("Invoke: %v", err)
+				return
+			}
+			if want := `{"openid":"` + openid + `"}`; string(resp.Payload) != want {
+				t.Errorf("call %d got %s, want %s", i, resp.Payload, want)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestAPIGatewayEvent(t *testing.T) {
+	app := &apptest.App{HTTP: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Add("Vary", "Origin")
+		w.Header().Add("Vary", "Accept")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":{"code":"unauthenticated","message":"m"}}`))
+	}}
+	c := startServer(t, app, scf.Options{})
+	payload := `{"requestContext":{"serviceId":"service-1","path":"/","httpMethod":"POST","requestId":"gw-1","identity":{"secretId":"x"},"sourceIp":"203.0.113.5","stage":"release"},
+ "headers":{"content-type":"application/json","authorization":"Bearer abc","host":"service-1.gz.apigw.tencentcs.com"},
+ "body":"` + base64.StdEncoding.EncodeToString([]byte(`{"ttlSeconds":5}`)) + `","isBase64Encoded":true,
+ "pathParameters":{},"queryStringParameters":{},"headerParameters":{},"stageVariables":{"stage":"release"},
+ "path":"/v1/usersig","queryString":{"x":"y","a":["b","c"],"flag":true,"n":7,"off":false},"httpMethod":"POST"}`
+	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "scf-1", Environment: `{"WX_OPENID":"oSHOULDNOTAPPEAR"}`})
+	if resp.Error != nil {
+		t.Fatalf("Error = %+v", resp.Error)
+	}
+	want := `{"isBase64Encoded":false,"statusCode":401,"headers":{"Content-Type":"application/json","Vary":["Origin","Accept"]},` +
+		`"body":"{\"error\":{\"code\":\"unauthenticated\",\"message\":\"m\"}}"}`
+	if string(resp.Payload) != want {
+		t.Errorf("payload\n%s\nwant\n%s", resp.Payload, want)
+	}
+	got := app.Requests()[0]
+	wantSeen := apptest.Seen{
+		Method:     "POST",
+		Path:       "/v1/usersig",
+		RawQuery:   "a=b&a=c&flag&n=7&x=y",
+		Host:       "service-1.gz.apigw.tencentcs.com",
+		Header:     map[string][]string{"Authorization": {"Bearer abc"}, "Content-Type": {"application/json"}},
+		Body:       `{"ttlSeconds":5}`,
+		RemoteAddr: "203.0.113.5:0",
+		RequestID:  "scf-1",
+	}
+	if !reflect.DeepEqual(got, wantSeen) {
+		t.Errorf("app saw\n%+v\nwant\n%+v", got, wantSeen)
+	}
+	if len(app.Calls()) != 0 {
+		t.Error("HTTP event reached Do")
+	}
+}
+
+func TestFunctionURLEvent(t *testing.T) {
+	app := &apptest.App{}
+	c := startServer(t, app, scf.Options{})
+	payload := `{"body":"{}","headers":{"x-scf-remote-addr":"198.51.100.20","authorization":"Bearer u"},"httpMethod":"POST","path":"/v1/usersig","queryString":{}}`
+	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "url-1"})
+	if resp.Error != nil {
+		t.Fatalf("Error = %+v", resp.Error)
+	}
+	var out struct {
+		StatusCode      int               `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		Body            string            `json:"body"`
+		IsBase64Encoded *bool             `json:"isBase64Encoded"`
+	}
+	if err := json.Unmarshal(resp.Payload, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.StatusCode != 200 || !reflect.DeepEqual(out.Headers, map[string]string{"Content-Type": "application/json"}) || out.IsBase64Encoded != nil {
+		t.Errorf("payload %s", resp.Payload)
+	}
+	var s apptest.Seen
+	if err := json.Unmarshal([]byte(out.Body), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.RemoteAddr != "198.51.100.20:0" || s.Method != "POST" || s.Path != "/v1/usersig" || s.RawQuery != "" || s.Body != "{}" || s.RequestID != "url-1" {
+		t.Errorf("app saw %+v", s)
+	}
+
+	bin := &apptest.App{HTTP: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write([]byte{1, 2, 3})
+	}}
+	c2 := startServer(t, bin, scf.Options{})
+	resp = call(t, c2, cRequest{Payload: []byte(`{"httpMethod":"GET","path":"/x","headers":{}}`)})
+	if want := `{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AQID","isBase64Encoded":true}`; string(resp.Payload) != want {
+		t.Errorf("binary payload %s, want %s", resp.Payload, want)
+	}
+}
+
+func TestHeadersNeverNull(t *testing.T) {
+	app := &apptest.App{HTTP: func(w http.ResponseWriter, r *http.Request) {}}
+	c := startServer(t, app, scf.Options{})
+	tests := []struct{ payload, want string }{
+		{`{"requestContext":{},"httpMethod":"GET","path":"/healthz"}`, `{"isBase64Encoded":false,"statusCode":200,"headers":{},"body":""}`},
+		{`{"httpMethod":"GET","path":"/healthz"}`, `{"statusCode":200,"headers":{},"body":""}`},
+	}
+	for _, tt := range tests {
+		if got := call(t, c, cRequest{Payload: []byte(tt.payload)}); string(got.Payload) != tt.want {
+			t.Errorf("payload %s, want %s", got.Payload, tt.want)
+		}
+	}
+}
+
+func TestInvocationErrors(t *testing.T) {
+	app := &apptest.App{}
+	c := startServer(t, app, scf.Options{})
+	tests := []struct {
+		name string
+		req  cRequest
+		typ  string
+		msg  string
+	}{
+		{"unknown shape", cRequest{Payload: []byte(`{"hello":"x"}`)}, "EventError",
+			`scf: unrecognised payload: expected a callFunction {"action":...}, API Gateway or Function URL event`},
+		{"not json", cRequest{Payload: []byte(`{oops`)}, "EventError", "scf: payload is not a JSON object of a known shape"},
+		{"empty", cRequest{}, "EventError", "scf: payload is not a JSON object of a known shape"},
+		{"action not a string", cRequest{Payload: []byte(`{"action":{"x":1}}`)}, "EventError", "scf: malformed callFunction payload: action must be a string"},
+		{"bad queryString", cRequest{Payload: []byte(`{"requestContext":{},"httpMethod":"GET","queryString":{"a":{"b":1}}}`)}, "EventError", "scf: malformed API Gateway event"},
+		{"bad environment", cRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `{"WX_OPENID":`}, "EnvironmentError", "scf: Environment is not a JSON object"},
+		{"environment array", cRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `["WX_OPENID"]`}, "EnvironmentError", "scf: Environment is not a JSON object"},
+		{"bad client context", cRequest{Payload: []byte(`{"action":"usersig"}`), ClientContext: []byte("{")}, "ClientContextError", "scf: ClientContext is not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := call(t, c, tt.req)
+			if resp.Error == nil || resp.Error.Type != tt.typ || resp.Error.Message != tt.msg || resp.Error.ShouldExit || resp.Payload != nil {
+				t.Errorf("response %+v %s, want %s %q", resp.Error, resp.Payload, tt.typ, tt.msg)
+			}
+		})
+	}
+	if len(app.Calls())+len(app.Requests()) != 0 {
+		t.Error("the app was called for a rejected invocation")
+	}
+}
+
+func TestPanicSetsShouldExit(t *testing.T) {
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte { panic("boom: secret-looking value") }}
+	c := startServer(t, app, scf.Options{})
+	resp := call(t, c, cRequest{Payload: []byte(`{"action":"usersig"}`)})
+	if resp.Error == nil || resp.Error.Message != "scf: the function panicked" || resp.Error.Type != "string" || !resp.Error.ShouldExit || len(resp.Error.StackTrace) == 0 {
+		t.Fatalf("Error = %+v", resp.Error)
+	}
+	found := false
+	for _, f := range resp.Error.StackTrace {
+		if strings.HasSuffix(f.Path, "scf_test.go") && f.Line > 0 && strings.Contains(f.Label, "TestPanicSetsShouldExit") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("stack trace lacks the panicking frame: %+v", resp.Error.StackTrace[0])
+	}
+	// The server keeps serving after a panic.
+	var pong cPong
+	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
+		t.Errorf("Ping after panic: %v", err)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	deadlines := make(chan time.Time, 1)
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
+		d, _ := ctx.Deadline()
+		deadlines <- d
+		return []byte(`{"ok":true}`)
+	}}
+	c := startServer(t, app, scf.Options{Now: func() time.Time { return now }})
+	far := time.Now().Add(time.Hour).Truncate(time.Second)
+	tests := []struct {
+		name string
+		req  cRequest
+		want time.Time
+	}{
+		{"explicit deadline", cRequest{Deadline: cTimestamp{Seconds: far.Unix(), Nanos: 5}}, far.Add(5)},
+		{"time limit", cRequest{TimeLimitInMs: 1500}, now.Add(1500 * time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Payload = []byte(`{"action":"usersig"}`)
+			var resp cResponse
+			if err := c.Call("Function.Invoke", &tt.req, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if got := <-deadlines; !got.Equal(tt.want) {
+				t.Errorf("ctx deadline %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultDeadline(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var got time.Time
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
+		got, _ = ctx.Deadline()
+		return []byte(`{}`)
+	}}
+	f := scf.NewFunction(app, scf.Options{Now: func() time.Time { return now }})
+	var resp scf.InvokeResponse
+	if err := f.Invoke(&scf.InvokeRequest{Payload: []byte(`{"action":"x"}`)}, &resp); err != nil || resp.Error != nil {
+		t.Fatalf("Invoke: %v %+v", err, resp.Error)
+	}
+	if want := now.Add(scf.DefaultTimeout); !got.Equal(want) {
+		t.Errorf("deadline %v, want %v", got, want)
+	}
+}
+
+func TestDeadlineExceeded(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
+		<-release // ignores ctx: the adapter must still answer at the deadline
+		return []byte(`{"ok":true}`)
+	}}
+	f := scf.NewFunction(app, scf.Options{})
+	past := time.Now().Add(-time.Second)
+	var resp scf.InvokeResponse
+	err := f.Invoke(&scf.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Deadline: scf.InvokeRequest_Timestamp{Seconds: past.Unix()}}, &resp)
+	if err != nil || resp.Error == nil || resp.Error.Type != "DeadlineExceeded" || resp.Error.Message != "scf: invocation deadline exceeded" || resp.Payload != nil {
+		t.Errorf("Invoke = %v, %+v", err, resp.Error)
+	}
+}
+
+func TestDecodeEnvironment(t *testing.T) {
+	tests := []struct {
+		in   string
+		want map[string]string
+		err  bool
+	}{
+		{"", map[string]string{}, false},
+		{"  ", map[string]string{}, false},
+		{`{"WX_OPENID":"o1","N":3,"B":true,"X":null}`, map[string]string{"WX_OPENID": "o1"}, false},
+		{`null`, nil, true},
+		{`[]`, nil, true},
+		{`"s"`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := scf.DecodeEnvironment(tt.in)
+		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("DecodeEnvironment(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestListenAndServeNeedsPort(t *testing.T) {
+	for _, port := range []string{"", "abc", "0", "70000"} {
+		err := scf.ListenAndServe(context.Background(), port, &apptest.App{}, scf.Options{})
+		if err == nil || err.Error() != "scf: _LAMBDA_SERVER_PORT must be set to a TCP port number" {
+			t.Errorf("ListenAndServe(%q) = %v", port, err)
+		}
+	}
+}
+
+func TestServeStopsOnCancel(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- scf.Serve(ctx, ln, &apptest.App{}, scf.Options{}) }()
+	c, err := rpc.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var pong cPong
+	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	if err := c.Call("Function.Ping", &cPing{}, &pong); err == nil {
+		t.Error("connection still served after shutdown")
+	}
+}
+
+func FuzzSCFPayload(f *testing.F) {
+	seeds := []struct{ payload, env string }{
+		{`{"action":"usersig","data":{}}`, `{"WX_OPENID":"o","WX_APPID":"wx"}`},
+		{`{"requestContext":{"sourceIp":"1.2.3.4"},"httpMethod":"POST","path":"/v1/usersig","queryString":{"a":["b"],"c":true},"headers":{"h":"v"},"body":"e30=","isBase64Encoded":true}`, ``},
+		{`{"httpMethod":"GET","path":"%zz","headers":{"x-scf-remote-addr":"::1"},"queryString":{"x":"y"}}`, `{}`},
+		{`{"action":1}`, `[]`},
+		{`null`, `null`},
+		{`{"requestContext":null,"httpMethod":null,"action":null}`, `{"A":1}`},
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s.payload), s.env)
+	}
+	fn := scf.NewFunction(&apptest.App{}, scf.Options{})
+	f.Fuzz(func(t *testing.T, payload []byte, environment string) {
+		kind, cerr := scf.ClassifyPayload(payload)
+		var resp scf.InvokeResponse
+		if err := fn.Invoke(&scf.InvokeRequest{Payload: payload, Environment: environment, TimeLimitInMs: 5000}, &resp); err != nil {
+			t.Fatalf("Invoke returned %v", err)
+		}
+		if resp.Error != nil {
+			if resp.Error.ShouldExit {
+				t.Fatalf("panic: %s", resp.Error.Message)
+			}
+			return
+		}
+		if cerr != nil {
+			t.Fatalf("Classify failed (%v) but Invoke succeeded", cerr)
+		}
+		if !json.Valid(resp.Payload) {
+			t.Fatalf("%v: payload is not JSON: %q", kind, resp.Payload)
+		}
+		if kind != scf.PayloadCallFunction && !strings.Contains(string(resp.Payload), `"headers":{`) {
+			t.Fatalf("%v: headers missing or null: %s", kind, resp.Payload)
+		}
+	})
+}
+
+// BenchmarkInvoke measures one callFunction invocation in process and over
+// a loopback net/rpc connection (gob encoding both ways) around a trivial
+// App.
+func BenchmarkInvoke(b *testing.B) {
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte { return []byte(`{"ok":true,"data":{}}`) }}
+	req := cRequest{Payload: []byte(`{"action":"usersig","data":{}}`), Environment: `{"WX_OPENID":"oA","WX_APPID":"wxTEST"}`, TimeLimitInMs: 3000}
+	b.Run("in-process", func(b *testing.B) {
+		f := scf.NewFunction(app, scf.Options{})
+		sreq := &scf.InvokeRequest{Payload: req.Payload, Environment: req.Environment, TimeLimitInMs: req.TimeLimitInMs}
+		b.ReportAllocs()
+		for b.Loop() {
+			var resp scf.InvokeResponse
+			f.Invoke(sreq, &resp)
+			if resp.Error != nil {
+				b.Fatal(resp.Error.Message)
+			}
+		}
+	})
+	b.Run("net-rpc", func(b *testing.B) {
+		c := startServer(b, app, scf.Options{})
+		b.ReportAllocs()
+		for b.Loop() {
+			var resp cResponse
+			if err := c.Call("Function.Invoke", &req, &resp); err != nil || resp.Error != nil {
+				b.Fatal(err, resp.Error)
+			}
+		}
+	})
+}

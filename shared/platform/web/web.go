@@ -1,0 +1,93 @@
+// Package web runs an http.Handler as a long-lived HTTP server: the local
+// development server and the Tencent SCF / CloudBase Web (HTTP) function,
+// whose built-in proxy forwards requests to port 9000.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server timeouts. A credential service answers small JSON requests quickly;
+// these bound slow or idle clients without cutting off a slow upstream
+// (WeChat code2Session is bounded separately).
+const (
+	// ReadHeaderTimeout bounds reading request headers (slowloris).
+	ReadHeaderTimeout = 5 * time.Second
+	// ReadTimeout bounds reading a whole request.
+	ReadTimeout = 15 * time.Second
+	// WriteTimeout bounds handling a request and writing its response.
+	WriteTimeout = 30 * time.Second
+	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout = 120 * time.Second
+	// MaxHeaderBytes caps request header size.
+	MaxHeaderBytes = 64 << 10
+	// ShutdownTimeout is how long in-flight requests get after ctx is done.
+	ShutdownTimeout = 10 * time.Second
+)
+
+// NewServer returns an http.Server for h with callsign's timeouts. Server
+// errors go to logger (nil discards).
+func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// ListenAndServe listens on addr and serves h until ctx is done (see Serve).
+func ListenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("web: listening on %s: %w", addr, err)
+	}
+	return Serve(ctx, ln, h, logger)
+}
+
+// Serve serves h on ln until ctx is done, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish for up to
+// ShutdownTimeout, and returns nil. A serve failure is returned.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv := NewServer(h, logger)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("http server listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: serving: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		// In-flight requests outlived ShutdownTimeout: cut them off.
+		srv.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("web: shutting down: %w", err)
+	}
+	logger.Info("http server stopped")
+	return nil
+}
