@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/callsign-dev/callsign/shared/app"
 	"github.com/callsign-dev/callsign/shared/config"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/usersig"
@@ -29,24 +29,6 @@ const (
 	testTokenKey  = "token-key-fedcba9876543210-0123456789"
 	testAppID     = 1400000000
 )
-
-// syncBuffer is a log sink safe for the concurrent writes of a server.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // loadConfig loads the configuration from exactly the given variables.
 func loadConfig(t *testing.T, vars map[string]string) config.Config {
@@ -118,8 +100,8 @@ func TestRedactionOverFullRequestPath(t *testing.T) {
 		"CALLSIGN_USER_ID_PREFIX":      "wx_",
 		"CALLSIGN_LOG_LEVEL":           "debug",
 	})
-	var logs syncBuffer
-	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs testlog.Buffer
+	logger := logs.JSONLogger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger})

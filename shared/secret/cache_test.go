@@ -11,28 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 )
 
 // fakeClock is an injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testclock.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 }
 
 // fakeSource is a Source whose answer the test sets. With a gate, Load

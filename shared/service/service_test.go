@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
 	"github.com/callsign-dev/callsign/shared/usersig"
-	"github.com/golang-jwt/jwt/v5"
 )
 
 const (
@@ -29,22 +31,7 @@ const (
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // clock is an injectable, adjustable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testclock.Clock
 
 // mutableSecret is a secret.Source whose value can be swapped (rotation).
 type mutableSecret struct {
@@ -79,7 +66,7 @@ func newFixture(t *testing.T, mutate func(*service.Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	src := &mutableSecret{sec: secret.Secret{SDKAppID: testAppID, SecretKey: testKey}}
 	opts := service.Options{
 		Verifier: dev,
