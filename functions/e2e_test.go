@@ -110,7 +110,7 @@ func baseEnv() map[string]string {
 		"CALLSIGN_SECRET_KEY":    testKey,
 		"CALLSIGN_WECHAT_APP_ID": testWeChat,
 		"CALLSIGN_VERIFIERS":     "cloudbase,session,gateway",
-		"CALLSIGN_STAGE":         "dev",
+		"CALLSIGN_STAGE":         "local",
 	}
 }
 

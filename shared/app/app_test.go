@@ -88,7 +88,7 @@ func post(t *testing.T, h http.Handler, path, bearer, body string) (int, map[str
 func TestRedactionOverFullRequestPath(t *testing.T) {
 	wx := fakeWechat(t)
 	cfg := loadConfig(t, map[string]string{
-		"CALLSIGN_STAGE":               "dev",
+		"CALLSIGN_STAGE":               "local",
 		"CALLSIGN_SDK_APP_ID":          "1400000000",
 		"CALLSIGN_SECRET_KEY":          testKey,
 		"CALLSIGN_TOKEN_KEY":           testTokenKey,
@@ -328,7 +328,7 @@ func TestSharedLimiters(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vars := map[string]string{
-				"CALLSIGN_STAGE": "dev", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
+				"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 				"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_RATE_LIMITS": "usersig=2/1h",
 				"CALLSIGN_LIMITER_KEY_PREFIX": "test:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": "2s",
 				"CALLSIGN_LIMITER_FAILURE": "closed",

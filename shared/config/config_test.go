@@ -51,7 +51,7 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadFromEnvironment(t *testing.T) {
 	clearEnv(t)
-	t.Setenv("CALLSIGN_STAGE", "dev")
+	t.Setenv("CALLSIGN_STAGE", "local")
 	t.Setenv("CALLSIGN_SDK_APP_ID", "1400000000")
 	t.Setenv("CALLSIGN_SECRET_KEY", "k")
 	t.Setenv("CALLSIGN_WECHAT_APP_ID", "wx123")
@@ -98,8 +98,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"defaults", func(*Config) {}, ""},
 		{"bad stage", func(c *Config) { c.Stage = "qa" }, "CALLSIGN_STAGE"},
-		{"env source in prod", func(c *Config) { c.Stage = "prod" }, "CALLSIGN_SECRET_SOURCE: env is for local development"},
-		{"env source in dev without key", func(c *Config) { c.Stage = "dev" }, "CALLSIGN_SECRET_KEY: required"},
+		{"env source in prod", func(c *Config) { c.Stage = "prod" }, "CALLSIGN_SECRET_SOURCE: env is for local development only"},
+		{"env source in dev", func(c *Config) { c.Stage = "dev" }, "CALLSIGN_SECRET_SOURCE: env is for local development only"},
 		{"env key without app id", func(c *Config) { c.SecretKey = "k" }, "CALLSIGN_SDK_APP_ID: required"},
 		{"managed source without name", func(c *Config) { c.SecretSource = "aws-secretsmanager" }, "CALLSIGN_SECRET_NAME: required"},
 		{"managed source with inline key", func(c *Config) {
@@ -110,10 +110,10 @@ func TestValidate(t *testing.T) {
 		{"unknown verifier", func(c *Config) { c.Verifiers = []string{"magic"} }, "CALLSIGN_VERIFIERS: \"magic\""},
 		{"no verifier", func(c *Config) { c.Verifiers = nil }, "CALLSIGN_VERIFIERS: at least one"},
 		{"no verifier outside local", func(c *Config) {
-			c.Stage, c.SecretKey, c.SDKAppID, c.Verifiers = "dev", "k", 1, nil
+			c.Stage, c.SecretSource, c.SecretName, c.Verifiers = "dev", "aws-ssm", "/x", nil
 		}, "CALLSIGN_VERIFIERS: at least one"},
 		{"dev verifier outside local", func(c *Config) {
-			c.Stage, c.SecretKey, c.SDKAppID, c.Verifiers = "dev", "k", 1, []string{"dev"}
+			c.Stage, c.SecretSource, c.SecretName, c.Verifiers = "dev", "aws-ssm", "/x", []string{"dev"}
 		}, "allowed only with CALLSIGN_STAGE=local"},
 		{"cloudbase without app id", func(c *Config) { c.Verifiers = []string{"cloudbase"} }, "CALLSIGN_WECHAT_APP_ID: required"},
 		{"jwt incomplete", func(c *Config) { c.Verifiers = []string{"jwt"} }, "CALLSIGN_JWT_ISSUER: required"},

@@ -81,11 +81,8 @@ func (c *Config) Validate() error {
 	oneOf("SecretSource", c.SecretSource, secretSources)
 	switch c.SecretSource {
 	case "env":
-		if c.Stage == "staging" || c.Stage == "prod" {
-			bad("SecretSource", "env is for local development; use a managed store in %s", c.Stage)
-		}
-		if c.SecretKey == "" && c.Stage != "local" {
-			bad("SecretKey", "required with CALLSIGN_SECRET_SOURCE=env outside the local stage")
+		if c.Stage != "local" {
+			bad("SecretSource", "env is for local development only (CALLSIGN_STAGE=local); use a managed store in %s", c.Stage)
 		}
 		if c.SecretKey != "" && c.SDKAppID == 0 {
 			bad("SDKAppID", "required with CALLSIGN_SECRET_SOURCE=env")
