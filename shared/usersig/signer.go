@@ -15,7 +15,6 @@ package usersig
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"hash"
 	"hash/adler32"
@@ -30,15 +29,49 @@ import (
 // PrivateMapKeys alike; services choose much shorter PrivateMapKey TTLs.
 const MaxTTL = 15552000 * time.Second
 
+// Pieces of the content to sign (spec §2) and of the JSON document (spec §3,
+// in the official Go field order). The buffer sizes below are derived from
+// them and from the input limits, so the longest ticket fits without growing.
+const (
+	contentIdentifier = "TLS.identifier:"
+	contentSDKAppID   = "\nTLS.sdkappid:"
+	contentTime       = "\nTLS.time:"
+	contentExpire     = "\nTLS.expire:"
+	contentUserBuf    = "TLS.userbuf:"
+
+	jsonIdentifier = `{"TLS.ver":"2.0","TLS.identifier":"`
+	jsonSDKAppID   = `","TLS.sdkappid":`
+	jsonExpire     = `,"TLS.expire":`
+	jsonTime       = `,"TLS.time":`
+	jsonUserBuf    = `,"TLS.userbuf":"`
+	jsonSig        = `,"TLS.sig":"`
+	jsonEnd        = "\"}\n"
+)
+
 const (
 	// maxUserBufLen is the longest userbuf callsign builds: a string room
 	// with the longest userID and room.
 	maxUserBufLen = 25 + MaxUserIDLen + MaxStrRoomLen
-	// scratchCap is the capacity of each per-call buffer; the longest
-	// PrivateMapKey needs about 560 bytes of output.
-	scratchCap = 1024
+	// maxUserBuf64Len is the length of base64std of the longest userbuf.
+	maxUserBuf64Len = (maxUserBufLen + 2) / 3 * 4
+	// maxDigits is the length of the longest decimal uint32.
+	maxDigits = 10
+	// sigLen is the length of TLS.sig, base64std of an HMAC-SHA256.
+	sigLen = (sha256.Size + 2) / 3 * 4
+	// maxContentLen is the length of the longest content to sign.
+	maxContentLen = len(contentIdentifier+contentSDKAppID+contentTime+contentExpire+"\n"+contentUserBuf+"\n") +
+		MaxUserIDLen + 3*maxDigits + maxUserBuf64Len
+	// maxJSONLen is the length of the longest JSON document.
+	maxJSONLen = len(jsonIdentifier+jsonSDKAppID+jsonExpire+jsonTime+jsonUserBuf+`"`+jsonSig+jsonEnd) +
+		MaxUserIDLen + 3*maxDigits + maxUserBuf64Len + sigLen
 	// zlibHeaderLen is 78 01 plus the stored-block header 00 LEN NLEN.
 	zlibHeaderLen = 7
+	// zlibTrailerLen is the empty final stored block plus the Adler-32.
+	zlibTrailerLen = 5 + 4
+	// maxStreamLen is the length of the longest zlib stream.
+	maxStreamLen = zlibHeaderLen + maxJSONLen + zlibTrailerLen
+	// maxTicketLen is the length of the longest ticket.
+	maxTicketLen = (maxStreamLen + 2) / 3 * 4
 )
 
 // Signer signs UserSigs and PrivateMapKeys for one SDKAppID with one secret
@@ -53,16 +86,17 @@ type Signer struct {
 	pool     sync.Pool // of *scratch
 }
 
-// scratch is the per-call working memory of a Signer.
+// scratch is the per-call working memory of a Signer. The buffers are
+// arrays sized for the longest ticket, so a call only re-slices them: no
+// growth, and no slice headers written back into the pooled object.
 type scratch struct {
 	mac     hash.Hash // HMAC-SHA256 keyed with the Signer's key
 	sum     [sha256.Size]byte
-	sig     [44]byte // base64std(sum)
 	userbuf [maxUserBufLen]byte
-	ub64    []byte // base64std(userbuf)
-	content []byte // the bytes to sign (spec §2)
-	zbuf    []byte // zlib stream wrapping the JSON document
-	out     []byte // Tencent base64 of zbuf
+	ub64    [maxUserBuf64Len]byte // base64std(userbuf)
+	content [maxContentLen]byte   // the bytes to sign (spec §2)
+	stream  [maxStreamLen]byte    // zlib stream wrapping the JSON document
+	out     [maxTicketLen]byte    // Tencent base64 of stream
 }
 
 // NewSigner returns a Signer for sdkAppID (1..4294967295) and key, the
@@ -80,13 +114,7 @@ func NewSigner(sdkAppID uint32, key string) (*Signer, error) {
 		key:      []byte(key),
 	}
 	s.pool.New = func() any {
-		return &scratch{
-			mac:     hmac.New(sha256.New, s.key),
-			ub64:    make([]byte, 0, scratchCap),
-			content: make([]byte, 0, scratchCap),
-			zbuf:    make([]byte, 0, scratchCap),
-			out:     make([]byte, 0, scratchCap),
-		}
+		return &scratch{mac: hmac.New(sha256.New, s.key)}
 	}
 	return s, nil
 }
@@ -202,42 +230,50 @@ func (s *Signer) sign(sc *scratch, identifier string, t, exp uint32, ub []byte) 
 	}
 	var ub64 []byte
 	if ub != nil {
-		ub64 = base64.StdEncoding.AppendEncode(sc.ub64[:0], ub)
-		sc.ub64 = ub64
+		ub64 = appendStdBase64(sc.ub64[:0], ub)
 	}
-	sc.content = appendContent(sc.content[:0], identifier, s.app, uint64(t), uint64(exp), ub64)
+	// Both numbers appear twice (content and JSON); format them once.
+	var tBuf, expBuf [maxDigits]byte
+	tDec := strconv.AppendUint(tBuf[:0], uint64(t), 10)
+	expDec := strconv.AppendUint(expBuf[:0], uint64(exp), 10)
 
-	sc.mac.Reset()
-	sc.mac.Write(sc.content)
-	base64.StdEncoding.Encode(sc.sig[:], sc.mac.Sum(sc.sum[:0]))
+	sc.mac.Reset() // restores the precomputed inner state (crypto/hmac)
+	sc.mac.Write(appendContentDec(sc.content[:0], identifier, s.app, tDec, expDec, ub64))
+	sum := sc.mac.Sum(sc.sum[:0])
 
-	z := append(sc.zbuf[:0], 0x78, 0x01, 0, 0, 0, 0, 0)
-	z = appendJSON(z, identifier, s.app, uint64(exp), uint64(t), ub64, sc.sig[:])
+	z := append(sc.stream[:0], 0x78, 0x01, 0, 0, 0, 0, 0)
+	z = appendJSON(z, identifier, s.app, expDec, tDec, ub64, sum)
 	n := len(z) - zlibHeaderLen // always far below 65535
 	binary.LittleEndian.PutUint16(z[3:5], uint16(n))
 	binary.LittleEndian.PutUint16(z[5:7], ^uint16(n))
 	z = append(z, 0x01, 0x00, 0x00, 0xff, 0xff)
 	z = binary.BigEndian.AppendUint32(z, adler32.Checksum(z[zlibHeaderLen:zlibHeaderLen+n]))
-	sc.zbuf = z
 
-	sc.out = appendTencentBase64(sc.out[:0], z)
-	return string(sc.out), nil
+	return string(appendTencentBase64(sc.out[:0], z)), nil
 }
 
 // appendContent appends the bytes to sign (spec §2): identifier, sdkappid,
 // time, expire and, when ub64 is non-nil, the userbuf line.
 func appendContent(dst []byte, identifier string, app []byte, t, exp uint64, ub64 []byte) []byte {
-	dst = append(dst, "TLS.identifier:"...)
+	var tBuf, expBuf [20]byte
+	return appendContentDec(dst, identifier, app,
+		strconv.AppendUint(tBuf[:0], t, 10), strconv.AppendUint(expBuf[:0], exp, 10), ub64)
+}
+
+// appendContentDec is appendContent with sdkappid, time and expire already
+// in decimal.
+func appendContentDec(dst []byte, identifier string, app, t, exp, ub64 []byte) []byte {
+	dst = append(dst, contentIdentifier...)
 	dst = append(dst, identifier...)
-	dst = append(dst, "\nTLS.sdkappid:"...)
+	dst = append(dst, contentSDKAppID...)
 	dst = append(dst, app...)
-	dst = append(dst, "\nTLS.time:"...)
-	dst = strconv.AppendUint(dst, t, 10)
-	dst = append(dst, "\nTLS.expire:"...)
-	dst = strconv.AppendUint(dst, exp, 10)
+	dst = append(dst, contentTime...)
+	dst = append(dst, t...)
+	dst = append(dst, contentExpire...)
+	dst = append(dst, exp...)
 	dst = append(dst, '\n')
 	if ub64 != nil {
-		dst = append(dst, "TLS.userbuf:"...)
+		dst = append(dst, contentUserBuf...)
 		dst = append(dst, ub64...)
 		dst = append(dst, '\n')
 	}
@@ -245,25 +281,26 @@ func appendContent(dst []byte, identifier string, app []byte, t, exp uint64, ub6
 }
 
 // appendJSON appends the JSON document exactly as Go's encoding/json Encoder
-// renders the official struct (spec §10.2). The identifier is a validated
+// renders the official struct (spec §10.2); app, exp and t are decimal and
+// sum is the raw HMAC, written as base64std. The identifier is a validated
 // userID and the other strings are standard base64, so nothing needs
 // escaping.
-func appendJSON(dst []byte, identifier string, app []byte, exp, t uint64, ub64, sig []byte) []byte {
-	dst = append(dst, `{"TLS.ver":"2.0","TLS.identifier":"`...)
+func appendJSON(dst []byte, identifier string, app, exp, t, ub64, sum []byte) []byte {
+	dst = append(dst, jsonIdentifier...)
 	dst = append(dst, identifier...)
-	dst = append(dst, `","TLS.sdkappid":`...)
+	dst = append(dst, jsonSDKAppID...)
 	dst = append(dst, app...)
-	dst = append(dst, `,"TLS.expire":`...)
-	dst = strconv.AppendUint(dst, exp, 10)
-	dst = append(dst, `,"TLS.time":`...)
-	dst = strconv.AppendUint(dst, t, 10)
+	dst = append(dst, jsonExpire...)
+	dst = append(dst, exp...)
+	dst = append(dst, jsonTime...)
+	dst = append(dst, t...)
 	if ub64 != nil {
-		dst = append(dst, `,"TLS.userbuf":"`...)
+		dst = append(dst, jsonUserBuf...)
 		dst = append(dst, ub64...)
 		dst = append(dst, '"')
 	}
-	dst = append(dst, `,"TLS.sig":"`...)
-	dst = append(dst, sig...)
-	dst = append(dst, "\"}\n"...)
+	dst = append(dst, jsonSig...)
+	dst = appendStdBase64(dst, sum)
+	dst = append(dst, jsonEnd...)
 	return dst
 }
