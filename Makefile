@@ -77,3 +77,6 @@ fuzz: deps
 clean:
 	rm -rf bin dist .serverless
 include infra/package.mk
+
+# Packaging and deploying run Serverless Framework from node_modules.
+package deploy: deps-npm
