@@ -53,8 +53,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 test: deps test-go
 
+# Twice: plain (allocation counts are only exact without the race detector)
+# and with -race.
 test-go:
 	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

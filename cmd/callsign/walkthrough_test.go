@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -58,7 +59,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 
 	srv := exec.Command(bin, "serve", "--addr", addr)
 	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no CALLSIGN_*: the embedded defaults
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	srv.Stdout, srv.Stderr = &logs, &logs
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -110,4 +111,22 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if !strings.Contains(logs.String(), "DEVELOPMENT KEY") {
 		t.Errorf("the server did not warn about the generated development key:\n%s", logs.String())
 	}
+}
+
+// lockedBuffer collects the server's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
