@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
@@ -20,6 +21,9 @@ func runConfig(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	markdown := fs.Bool("markdown", false, "print the variable reference table (Markdown) instead")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK // -h, like the other subcommands
+		}
 		return exitUsage
 	}
 	if *markdown {

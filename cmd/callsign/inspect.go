@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/usersig"
@@ -27,13 +28,16 @@ type inspectJSON struct {
 	PrivateMapKey *privateJSON `json:"privateMapKey,omitempty"`
 }
 
-// privateJSON describes a PrivateMapKey userbuf: roomID for a numeric room,
-// strRoomID for a string room.
+// privateJSON describes a PrivateMapKey userbuf: roomID for a numeric-room
+// (version 0) userbuf, even when it is 0 (what the official libraries sign
+// for an empty string room), and strRoomID for a string-room (version 1)
+// userbuf, even when empty; roomID also appears for a version-1 userbuf whose
+// dwAuthID is not 0, so nothing in the userbuf is hidden.
 type privateJSON struct {
-	RoomID     uint32 `json:"roomID,omitempty"`
-	StrRoomID  string `json:"strRoomID,omitempty"`
-	ExpiresAt  uint32 `json:"expiresAt"`
-	Privileges uint32 `json:"privileges"`
+	RoomID     *uint32 `json:"roomID,omitempty"`
+	StrRoomID  *string `json:"strRoomID,omitempty"`
+	ExpiresAt  uint32  `json:"expiresAt"`
+	Privileges uint32  `json:"privileges"`
 }
 
 func runInspect(e *env, args []string) int {
@@ -67,7 +71,14 @@ func runInspect(e *env, args []string) int {
 			out.UserBuf = &ub
 		}
 		if pm := tk.PrivateMap; pm != nil {
-			out.PrivateMapKey = &privateJSON{RoomID: pm.Room.ID, StrRoomID: pm.Room.Str, ExpiresAt: pm.ExpiresAt, Privileges: uint32(pm.Privileges)}
+			p := &privateJSON{ExpiresAt: pm.ExpiresAt, Privileges: uint32(pm.Privileges)}
+			if pm.Version == 0 || pm.Room.ID != 0 {
+				p.RoomID = &pm.Room.ID
+			}
+			if pm.Version == 1 {
+				p.StrRoomID = &pm.Room.Str
+			}
+			out.PrivateMapKey = p
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
@@ -102,10 +113,11 @@ func runInspect(e *env, args []string) int {
 		fmt.Fprintf(w, "userbuf:     %s (%d bytes)\n", base64.StdEncoding.EncodeToString(tk.UserBuf), len(tk.UserBuf))
 	}
 	if pm := tk.PrivateMap; pm != nil {
-		if pm.Room.IsString() {
-			fmt.Fprintf(w, "strRoomID:   %s\n", pm.Room)
-		} else {
-			fmt.Fprintf(w, "roomID:      %s\n", pm.Room)
+		if pm.Version == 0 || pm.Room.ID != 0 {
+			fmt.Fprintf(w, "roomID:      %d\n", pm.Room.ID)
+		}
+		if pm.Version == 1 {
+			fmt.Fprintf(w, "strRoomID:   %s\n", strconv.Quote(pm.Room.Str))
 		}
 		fmt.Fprintf(w, "privileges:  %s\n", pm.Privileges)
 		fmt.Fprintf(w, "pmkExpires:  %d (%s)\n", pm.ExpiresAt, time.Unix(int64(pm.ExpiresAt), 0).UTC().Format(time.RFC3339))

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -406,5 +409,79 @@ func TestBinary(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(stderr.String(), "70001") {
 		t.Fatalf("expired verify: %v %q", err, stderr.String())
+	}
+}
+
+// pmkTicket wraps userbuf in a TLS 2.0 document for xiaojun / 1400000000 at
+// 1700000000 + 60 s, with a well-formed but meaningless TLS.sig, compressed
+// and Tencent-base64 encoded. inspect does not check the signature.
+func pmkTicket(t *testing.T, userbuf []byte) string {
+	t.Helper()
+	doc := `{"TLS.ver":"2.0","TLS.identifier":"xiaojun","TLS.sdkappid":1400000000,"TLS.expire":60,"TLS.time":1700000000,` +
+		`"TLS.userbuf":"` + base64.StdEncoding.EncodeToString(userbuf) + `","TLS.sig":"` + base64.StdEncoding.EncodeToString(make([]byte, 32)) + `"}`
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	if _, err := w.Write([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tencent := base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-").WithPadding('_')
+	return tencent.EncodeToString(z.Bytes())
+}
+
+// TestCLIInspectOddRooms: inspect shows what the userbuf really holds. An
+// official library's "empty string room" ticket is a numeric room 0, and a
+// version-1 userbuf with an empty room string keeps its strRoomID.
+func TestCLIInspectOddRooms(t *testing.T) {
+	// cVer, wAccountLen, account, dwSdkAppid, then dwAuthID onwards.
+	head := func(ver byte) []byte {
+		return append([]byte{ver, 0, 7}, "xiaojun\x53\x72\x4e\x00"...)
+	}
+	tail := []byte{0x65, 0x53, 0xf1, 0x3c, 0, 0, 0, 0xff, 0, 0, 0, 0} // dwExpTime 1700000060, priv 255, type 0
+	room0 := append(append(head(0), 0, 0, 0, 0), tail...)
+	emptyStr := append(append(append(head(1), 0, 0, 0x27, 0x10), tail...), 0, 0)
+	cases := []struct {
+		name, ticket, json, text string
+	}{
+		{"numeric room 0", pmkTicket(t, room0),
+			`"privateMapKey":{"roomID":0,"expiresAt":1700000060,"privileges":255}}`,
+			"roomID:      0\nprivileges:"},
+		{"version 1, empty room string, dwAuthID 10000", pmkTicket(t, emptyStr),
+			`"privateMapKey":{"roomID":10000,"strRoomID":"","expiresAt":1700000060,"privileges":255}}`,
+			"roomID:      10000\nstrRoomID:   \"\"\nprivileges:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(nil, "", "inspect", "--json", "--now", "1700000000", tc.ticket)
+			if r.code != 0 || !strings.HasSuffix(r.stdout, tc.json+"\n") {
+				t.Fatalf("inspect --json: %d %q %q; want suffix %q", r.code, r.stdout, r.stderr, tc.json)
+			}
+			r = cli(nil, "", "inspect", "--now", "1700000000", tc.ticket)
+			if r.code != 0 || !strings.Contains(r.stdout, "PrivateMapKey (decoded") || !strings.Contains(r.stdout, tc.text) {
+				t.Fatalf("inspect: %d %q %q; want %q", r.code, r.stdout, r.stderr, tc.text)
+			}
+		})
+	}
+}
+
+// TestCLINoKeyFlag: no subcommand has a flag that could carry the secret
+// key; the key comes only from CALLSIGN_SECRET_KEY or stdin.
+func TestCLINoKeyFlag(t *testing.T) {
+	flagName := regexp.MustCompile(`(?m)^  -([A-Za-z0-9_-]+)`)
+	for name := range commands {
+		t.Run(name, func(t *testing.T) {
+			r := cli(nil, "", name, "-h")
+			flags := flagName.FindAllStringSubmatch(r.stderr, -1)
+			if r.code != exitOK || len(flags) == 0 {
+				t.Fatalf("%s -h: %d, %d flags listed in %q", name, r.code, len(flags), r.stderr)
+			}
+			for _, f := range flags {
+				if n := strings.ToLower(f[1]); strings.Contains(n, "key") || strings.Contains(n, "secret") {
+					t.Errorf("%s has flag -%s", name, f[1])
+				}
+			}
+		})
 	}
 }

@@ -27,6 +27,9 @@ func runServe(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	addr := fs.String("addr", "", "listen address (default: CALLSIGN_HTTP_ADDR)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK // -h, like the other subcommands
+		}
 		return exitUsage
 	}
 	if fs.NArg() != 0 {

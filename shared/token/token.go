@@ -58,14 +58,18 @@ func DeriveKey(secretKey string) []byte {
 // KeysFor builds Keys from secret material: tokenKey when configured,
 // otherwise a key derived from secretKey; previousSecretKey (if any) adds a
 // derived verification key so tokens minted before a rotation still verify.
+// An empty secret never yields a key (a key derived from "" would be public):
+// with neither tokenKey nor secretKey, Current is empty, so Sign fails and
+// Verify rejects every token.
 func KeysFor(tokenKey, secretKey, previousSecretKey string) Keys {
 	var k Keys
-	if tokenKey != "" {
+	switch {
+	case tokenKey != "":
 		k.Current = []byte(tokenKey)
 		if secretKey != "" {
 			k.Previous = append(k.Previous, DeriveKey(secretKey))
 		}
-	} else {
+	case secretKey != "":
 		k.Current = DeriveKey(secretKey)
 	}
 	if previousSecretKey != "" {
@@ -93,12 +97,14 @@ func Sign(keys Keys, claims Claims) (string, error) {
 	return s, nil
 }
 
-// Verify parses tokenString into claims, requiring HS256, the given
-// audience, issuer Issuer, an expiry, and a signature by one of keys (current
-// first, then previous). now is the verification time; leeway tolerates clock
-// skew on exp/nbf/iat.
+// Verify parses tokenString into claims, requiring HS256, exactly one
+// audience equal to audience, issuer Issuer, an expiry, and a signature by
+// one of keys (current first, then previous). now is the verification time;
+// leeway tolerates clock skew on exp/nbf/iat. ErrExpired is returned only for
+// a token that would be valid in every other respect; any other failure,
+// alone or together with expiry, is ErrInvalid.
 func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.Duration, claims Claims) error {
-	if tokenString == "" || len(tokenString) > MaxLength {
+	if tokenString == "" || len(tokenString) > MaxLength || audience == "" {
 		return ErrInvalid
 	}
 	set := jwt.VerificationKeySet{}
@@ -110,24 +116,49 @@ func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.
 	if len(set.Keys) == 0 {
 		return ErrInvalid
 	}
-	parser := jwt.NewParser(
+	checks := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithAudience(audience),
 		jwt.WithIssuer(Issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
+	}
+	parser := jwt.NewParser(append(checks, jwt.WithTimeFunc(func() time.Time { return now }))...)
 	_, err := parser.ParseWithClaims(tokenString, claims, func(*jwt.Token) (any, error) { return set, nil })
 	switch {
 	case err == nil:
+		if !singleAudience(claims) {
+			return ErrInvalid
+		}
 		return nil
-	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenSignatureInvalid):
+	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenSignatureInvalid) &&
+		singleAudience(claims) && validAtExpiry(claims, checks):
 		// jwt/v5 checks the signature before the claims, so an expiry
-		// error means a known key signed this token.
+		// error means a known key signed this token; validAtExpiry makes
+		// sure expiry is its only fault (jwt joins every claim error, so
+		// an expired token of another audience would also match here).
 		return ErrExpired
 	default:
 		return ErrInvalid
 	}
+}
+
+// singleAudience reports whether claims name exactly one audience, so that a
+// token listing several audiences can never stand in for more than one kind.
+func singleAudience(claims Claims) bool {
+	aud, err := claims.GetAudience()
+	return err == nil && len(aud) == 1
+}
+
+// validAtExpiry reports whether claims, already parsed from a correctly
+// signed token, pass every check at the last instant before they expire
+// (jwt treats exp itself as expired), i.e. whether expiry is their only fault.
+func validAtExpiry(claims Claims, checks []jwt.ParserOption) bool {
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return false
+	}
+	at := exp.Time.Add(-time.Nanosecond)
+	return jwt.NewValidator(append(checks, jwt.WithTimeFunc(func() time.Time { return at }))...).Validate(claims) == nil
 }

@@ -24,7 +24,7 @@ func mint(t *testing.T, keys Keys, aud string, exp time.Time) string {
 			Issuer:    Issuer,
 			Subject:   "alice",
 			Audience:  jwt.ClaimStrings{aud},
-			IssuedAt:  jwt.NewNumericDate(t0),
+			IssuedAt:  jwt.NewNumericDate(exp.Add(-2 * time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 		Room: "c_room",
@@ -69,6 +69,32 @@ func TestVerify(t *testing.T) {
 		}
 		return s
 	}()
+	expiredSession := mint(t, cur, AudienceSession, t0.Add(-time.Minute))
+	expiredWrongIssuer := func() string {
+		s, err := Sign(cur, &testClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "someone", Audience: jwt.ClaimStrings{AudienceCall}, ExpiresAt: jwt.NewNumericDate(t0.Add(-time.Minute))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}()
+	bothAudiences := func(aud ...string) string {
+		s, err := Sign(cur, &testClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: Issuer, Subject: "alice", Audience: aud, ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour))}, Room: "c_room"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A token signed with the key an empty secret would derive, which
+	// KeysFor must never produce.
+	publicKey := mint(t, Keys{Current: DeriveKey("")}, AudienceCall, t0.Add(2*time.Minute))
+	issuedAfterExpiry := func() string {
+		s, err := Sign(cur, &testClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: Issuer, Audience: jwt.ClaimStrings{AudienceCall},
+			IssuedAt: jwt.NewNumericDate(t0), ExpiresAt: jwt.NewNumericDate(t0.Add(-time.Minute))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}()
 	wrongIssuer := func() string {
 		s, err := Sign(cur, &testClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "someone", Audience: jwt.ClaimStrings{AudienceCall}, ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour))}})
 		if err != nil {
@@ -93,6 +119,13 @@ func TestVerify(t *testing.T) {
 		{name: "expired within leeway is still expired past it", tok: valid, keys: cur, now: t0.Add(3 * time.Minute), aud: AudienceCall, want: ErrExpired},
 		{name: "expired token signed by unknown key is invalid", tok: expired, keys: other, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "wrong audience", tok: session, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "expired token of another audience is invalid, not expired", tok: expiredSession, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "expired token of another issuer is invalid, not expired", tok: expiredWrongIssuer, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "issued after it expired is invalid, not expired", tok: issuedAfterExpiry, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "two audiences, verified as call", tok: bothAudiences(AudienceSession, AudienceCall), keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "two audiences, verified as session", tok: bothAudiences(AudienceSession, AudienceCall), keys: cur, now: t0, aud: AudienceSession, want: ErrInvalid},
+		{name: "empty expected audience", tok: bothAudiences("", AudienceCall), keys: cur, now: t0, aud: "", want: ErrInvalid},
+		{name: "key derived from an empty secret", tok: publicKey, keys: KeysFor("", "", ""), now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "tampered", tok: tampered, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "alg none", tok: none, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "no expiry", tok: noExp, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
@@ -135,6 +168,14 @@ func TestKeysFor(t *testing.T) {
 	k = KeysFor("", "trtc", "")
 	if string(k.Current) != string(DeriveKey("trtc")) || len(k.Previous) != 0 {
 		t.Fatalf("KeysFor without token key = %+v", k)
+	}
+	// No secret, no key: DeriveKey("") is public and must never be used.
+	k = KeysFor("", "", "old")
+	if len(k.Current) != 0 || len(k.Previous) != 1 || string(k.Previous[0]) != string(DeriveKey("old")) {
+		t.Fatalf("KeysFor without secrets = %+v", k)
+	}
+	if _, err := Sign(k, &testClaims{}); err == nil || err.Error() != "token: no signing key" {
+		t.Fatalf("Sign with KeysFor(\"\", \"\", old) = %v, want token: no signing key", err)
 	}
 }
 

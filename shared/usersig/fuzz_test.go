@@ -76,7 +76,8 @@ func FuzzVerify(f *testing.F) {
 		if tk.SDKAppID != app || tk.Identifier != userID || now > tk.Time+tk.Expire || (tk.UserBuf != nil) != pmk {
 			t.Fatalf("accepted a ticket that does not match: %+v for %+v", tk, want)
 		}
-		if pmk && (tk.PrivateMap == nil || int64(tk.PrivateMap.ExpiresAt) != tk.Time+tk.Expire || tk.PrivateMap.Account != userID) {
+		if pmk && (tk.PrivateMap == nil || int64(tk.PrivateMap.ExpiresAt) != tk.Time+tk.Expire || tk.PrivateMap.Account != userID ||
+			(tk.PrivateMap.Version == 1) != tk.PrivateMap.Room.IsString()) {
 			t.Fatalf("accepted a PrivateMapKey with a bad userbuf: %+v", tk.PrivateMap)
 		}
 	})

@@ -45,7 +45,8 @@ type Expect struct {
 // For a PrivateMapKey it also checks the userbuf invariants of spec §6.3:
 // account == TLS.identifier, dwSdkAppid == TLS.sdkappid,
 // dwExpTime == TLS.time + TLS.expire, dwAccountType == 0, privileges in
-// 0..255, a valid room, and the exact length for the version.
+// 0..255, a valid room of the kind the version byte names (0 numeric, 1
+// string), and the exact length for the version.
 func Verify(ticket string, keys []string, want Expect) (*Ticket, error) {
 	if err := want.validate(keys); err != nil {
 		return nil, err
@@ -135,6 +136,10 @@ func checkUserBuf(t *Ticket, want Expect) error {
 		return fmt.Errorf("%w: userbuf account type is not 0", ErrUserBufMismatch)
 	case !pm.Privileges.Valid():
 		return fmt.Errorf("%w: userbuf privileges exceed 255", ErrUserBufMismatch)
+	case pm.Version == 1 && !pm.Room.IsString():
+		// TRTC reads a version-1 userbuf as a string room; with an empty
+		// room string, dwAuthID must not pass for a numeric room.
+		return fmt.Errorf("%w: userbuf version 1 (string room) has an empty room string", ErrUserBufMismatch)
 	}
 	if pm.Room.Validate() != nil {
 		// Not wrapped: ErrInvalidInput would blame the caller's arguments.

@@ -33,6 +33,7 @@ func TestVerifyPrivateMapKeyInvariants(t *testing.T) {
 		{"privileges 256", mod(func(p *PrivateMap) { p.Privileges = 256 }), ErrUserBufMismatch, "exceed 255"},
 		{"room 0", mod(func(p *PrivateMap) { p.Room = NumericRoom(0) }), ErrUserBufMismatch, "not a valid room"},
 		{"string room with slash", mod(func(p *PrivateMap) { p.Room = StringRoom("a/b") }), ErrUserBufMismatch, "not a valid room"},
+		{"version 1 with empty room string", append(append([]byte{1}, pmkBuf(good)[1:]...), 0, 0), ErrUserBufMismatch, "empty room string"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
