@@ -88,7 +88,8 @@ type JWT struct {
 
 // NewJWT returns the app-JWT verifier. With a JWKS URL it fetches the key
 // set once before returning (a failed first fetch is logged, not fatal: the
-// first token then triggers a refresh) and starts a background refresh that
+// first token naming a kid then triggers a refresh; a token without a kid
+// waits for the background refresh) and starts a background refresh that
 // Close stops.
 func NewJWT(opts JWTOptions, d *Deriver) (*JWT, error) {
 	if d == nil {

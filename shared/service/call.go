@@ -125,7 +125,7 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 	now := s.now()
 	var c callClaims
 	switch err := token.Verify(in.CallToken, token.AudienceCall, m.tokens, now, s.leeway, &c); {
-	case errors.Is(err, token.ErrExpired):
+	case errors.Is(err, token.ErrExpired) && c.isCallToken():
 		return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
 	case err != nil:
 		return nil, wrapErr(CodeUnauthenticated, msgInvalidCallToken, err)
@@ -151,6 +151,16 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 		Privileges:    uint32(priv),
 		ExpiresAt:     issuedAt(now).Add(s.pmkTTL),
 	}, nil
+}
+
+// isCallToken reports whether the claims carry the call token's issuer and
+// audience. token.Verify reports token.ErrExpired for every expired token
+// that a known key signed, whatever its audience (jwt/v5 joins the claim
+// errors), and fills c before validating; an expired token of another kind
+// (a session token) is an invalid call token (401), not an expired
+// invitation (410).
+func (c *callClaims) isCallToken() bool {
+	return c.Issuer == token.Issuer && slices.Contains(c.Audience, token.AudienceCall)
 }
 
 // check validates the private claims of a correctly signed call token. A

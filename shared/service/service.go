@@ -147,6 +147,7 @@ type Service struct {
 	screenShare bool
 	leeway      time.Duration
 	signers     signerCache
+	blocked     blocklist
 }
 
 // New validates opts, applies defaults and returns a Service.
@@ -319,9 +320,7 @@ func (s *Service) authenticate(ctx context.Context, creds identity.Credentials) 
 // when the per-IP budget is exhausted and nil otherwise (including when
 // the limiter fails: the request is refused with 401 anyway).
 func (s *Service) authFailed(ctx context.Context, ip string) *Error {
-	if ip == "" {
-		ip = "unknown"
-	}
+	ip = clientKey(ip)
 	d, err := s.limiter.Allow(ctx, ratelimit.Key(ratelimit.OpAuthFail, ip), s.policies[ratelimit.OpAuthFail])
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "auth-failure limiter failed", slog.String("error", err.Error()))
@@ -330,7 +329,31 @@ func (s *Service) authFailed(ctx context.Context, ip string) *Error {
 	if d.Allowed {
 		return nil
 	}
+	s.blocked.block(ip, s.now(), d.RetryAfter)
 	return &Error{Code: CodeRateLimited, Message: msgAuthFailLimited, RetryAfter: retryAfter(d), Limit: &d}
+}
+
+// checkBlocked refuses a client IP whose failed-authentication budget the
+// limiter has already exhausted (see blocklist). StartSession calls it
+// before spending a code2Session call; token verification does not, since
+// it is cheap and a shared address (NAT, a platform proxy) must not lock
+// out the valid users behind it.
+func (s *Service) checkBlocked(ip string) *Error {
+	left, blocked := s.blocked.blocked(clientKey(ip), s.now())
+	if !blocked {
+		return nil
+	}
+	d := ratelimit.Decision{Limit: s.policies[ratelimit.OpAuthFail].Burst, RetryAfter: left, ResetAfter: left}
+	return &Error{Code: CodeRateLimited, Message: msgAuthFailLimited, RetryAfter: retryAfter(d), Limit: &d}
+}
+
+// clientKey is the rate-limit subject for a client IP; requests whose
+// platform reports no address share one bucket.
+func clientKey(ip string) string {
+	if ip == "" {
+		return "unknown"
+	}
+	return ip
 }
 
 // limit applies the per-user policy of op.

@@ -389,6 +389,12 @@ func TestJoinCallTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An expired session token: jwt/v5 reports its expiry together with the
+	// wrong audience, and the wrong audience must decide (401, not 410).
+	expiredSess, _, err := identity.MintSession(keys, "bob", t0.Add(-2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged := func(mut func(*jwt.MapClaims)) string {
 		claims := jwt.MapClaims{
 			"iss": token.Issuer, "aud": token.AudienceCall, "sub": "alice", "jti": c.CallID,
@@ -416,6 +422,21 @@ func TestJoinCallTokens(t *testing.T) {
 		{"garbage", "bob", "not.a.token", service.CodeUnauthenticated, "invalid call token"},
 		{"tampered", "bob", string(tampered), service.CodeUnauthenticated, "invalid call token"},
 		{"session token", "bob", sess, service.CodeUnauthenticated, "invalid call token"},
+		{"expired session token", "bob", expiredSess, service.CodeUnauthenticated, "invalid call token"},
+		{"expired with wrong audience", "bob", forged(func(m *jwt.MapClaims) {
+			(*m)["aud"] = "someone-else"
+			(*m)["iat"] = t0.Add(-time.Hour).Unix()
+			(*m)["exp"] = t0.Add(-time.Minute).Unix()
+		}), service.CodeUnauthenticated, "invalid call token"},
+		{"expired with wrong issuer", "bob", forged(func(m *jwt.MapClaims) {
+			(*m)["iss"] = "someone-else"
+			(*m)["iat"] = t0.Add(-time.Hour).Unix()
+			(*m)["exp"] = t0.Add(-time.Minute).Unix()
+		}), service.CodeUnauthenticated, "invalid call token"},
+		{"expired call token", "bob", forged(func(m *jwt.MapClaims) {
+			(*m)["iat"] = t0.Add(-time.Hour).Unix()
+			(*m)["exp"] = t0.Add(-time.Minute).Unix()
+		}), service.CodeExpired, "call token expired"},
 		{"other app", "bob", forged(func(m *jwt.MapClaims) { (*m)["app"] = 1600000001 }), service.CodeUnauthenticated, "invalid call token"},
 		{"bad room", "bob", forged(func(m *jwt.MapClaims) { (*m)["room"] = map[string]any{"str": "a/b"} }), service.CodeUnauthenticated, "invalid call token"},
 		{"bad type", "bob", forged(func(m *jwt.MapClaims) { (*m)["ctype"] = "fax" }), service.CodeUnauthenticated, "invalid call token"},
@@ -557,6 +578,74 @@ func TestAuthFailureLimit(t *testing.T) {
 	wantCode(t, err, service.CodeUnauthenticated)
 	if _, err := f.svc.IssueUserSig(ctx, identity.Credentials{DevUser: "alice", ClientIP: "192.0.2.1"}, service.UserSigRequest{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countingWechat counts code2Session calls.
+type countingWechat struct {
+	mu    sync.Mutex
+	calls int
+	inner fakeWechat
+}
+
+func (w *countingWechat) Code2Session(ctx context.Context, code string) (identity.WechatSession, error) {
+	w.mu.Lock()
+	w.calls++
+	w.mu.Unlock()
+	return w.inner.Code2Session(ctx, code)
+}
+
+func (w *countingWechat) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.calls
+}
+
+// TestSessionFloodSparesWechat: once an address has exhausted its
+// failed-authentication budget, its session requests are refused before
+// code2Session is called, until the limiter would allow it again.
+func TestSessionFloodSparesWechat(t *testing.T) {
+	d, err := identity.NewDeriver(identity.ModeRaw, "wx_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wx := &countingWechat{inner: fakeWechat{"good": "oAbC123"}}
+	f := newFixture(t, func(o *service.Options) {
+		o.Wechat = wx
+		o.Deriver = d
+		o.Policies = ratelimit.Policies{ratelimit.OpAuthFail: {Rate: 2, Period: time.Minute, Burst: 2}}
+	})
+	ctx := context.Background()
+	for range 2 {
+		_, err := f.svc.StartSession(ctx, "198.51.100.7", service.StartSessionRequest{Code: "junk"})
+		wantCode(t, err, service.CodeUnauthenticated)
+	}
+	_, err = f.svc.StartSession(ctx, "198.51.100.7", service.StartSessionRequest{Code: "junk"})
+	e := wantCode(t, err, service.CodeRateLimited)
+	if e.RetryAfter != 30*time.Second {
+		t.Fatalf("RetryAfter = %v, want 30s", e.RetryAfter)
+	}
+	if wx.count() != 3 {
+		t.Fatalf("code2Session calls = %d, want 3", wx.count())
+	}
+	// Blocked: even a good code is refused without calling WeChat.
+	f.clock.Advance(29 * time.Second)
+	_, err = f.svc.StartSession(ctx, "198.51.100.7", service.StartSessionRequest{Code: "good"})
+	e = wantCode(t, err, service.CodeRateLimited)
+	if e.RetryAfter != time.Second || wx.count() != 3 {
+		t.Fatalf("blocked request: RetryAfter %v, calls %d; want 1s, 3", e.RetryAfter, wx.count())
+	}
+	// Another address is unaffected.
+	if _, err := f.svc.StartSession(ctx, "198.51.100.8", service.StartSessionRequest{Code: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	// When the limiter would allow again, so does the block list.
+	f.clock.Advance(time.Second)
+	if _, err := f.svc.StartSession(ctx, "198.51.100.7", service.StartSessionRequest{Code: "good"}); err != nil {
+		t.Fatal(err)
+	}
+	if wx.count() != 5 {
+		t.Fatalf("code2Session calls = %d, want 5", wx.count())
 	}
 }
 

@@ -24,6 +24,9 @@ func (s *Service) StartSession(ctx context.Context, clientIP string, in StartSes
 	if !validCode(in.Code) {
 		return nil, invalidRequest("code is required: the wx.login code (at most 128 printable ASCII characters)")
 	}
+	if e := s.checkBlocked(clientIP); e != nil {
+		return nil, e
+	}
 	sess, err := s.wechat.Code2Session(ctx, in.Code)
 	if err == nil && sess.OpenID == "" {
 		err = identity.ErrUnauthenticated
