@@ -242,6 +242,9 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 		if o.Region == "" {
 			o.Region = getenv("TENCENTCLOUD_REGION")
 		}
+		if o.Region == "" {
+			return nil, fmt.Errorf("app: %s_SECRET_REGION is required with tencent-ssm when TENCENTCLOUD_REGION is unset", config.Prefix)
+		}
 		src, err := secret.NewTencentSSM(o)
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/callsign-dev/callsign/shared/app"
 	"github.com/callsign-dev/callsign/shared/config"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
 	"github.com/callsign-dev/callsign/shared/secret"
@@ -284,6 +285,94 @@ func TestFirstSecretLoadFailureAnswers503(t *testing.T) {
 	a.ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
 		t.Fatalf("got %d %s, want 503 unavailable", rec.Code, rec.Body)
+	}
+}
+
+// TestTencentSSMCredentialsReadAtEachFetch wires CALLSIGN_SECRET_SOURCE=
+// tencent-ssm to a local endpoint and changes SCF's temporary credentials
+// between two fetches: each request carries the credentials current at
+// that fetch, and the region falls back to TENCENTCLOUD_REGION.
+func TestTencentSSMCredentialsReadAtEachFetch(t *testing.T) {
+	type seen struct{ auth, token, region, version string }
+	var mu sync.Mutex
+	var reqs []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ VersionId string }
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		reqs = append(reqs, seen{r.Header.Get("Authorization"), r.Header.Get("X-TC-Token"), r.Header.Get("X-TC-Region"), body.VersionId})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"Response":{"SecretName":"callsign-prod","VersionId":"v7","SecretString":"`+testKey+`","RequestId":"r1"}}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{
+		"TENCENTCLOUD_REGION":       "ap-guangzhou",
+		"TENCENTCLOUD_SECRETID":     "AKIDfirst",
+		"TENCENTCLOUD_SECRETKEY":    "key-first",
+		"TENCENTCLOUD_SESSIONTOKEN": "token-first",
+	}
+	var envMu sync.Mutex
+	getenv := func(k string) string {
+		envMu.Lock()
+		defer envMu.Unlock()
+		return env[k]
+	}
+	cfg := loadConfig(t, map[string]string{
+		"CALLSIGN_STAGE":            "prod",
+		"CALLSIGN_SDK_APP_ID":       "1400000000",
+		"CALLSIGN_SECRET_SOURCE":    "tencent-ssm",
+		"CALLSIGN_SECRET_NAME":      "callsign-prod",
+		"CALLSIGN_SECRET_VERSION":   "v7",
+		"CALLSIGN_SECRET_ENDPOINT":  srv.URL,
+		"CALLSIGN_SECRET_CACHE_TTL": "10m",
+		"CALLSIGN_VERIFIERS":        "gateway",
+	})
+	clock := testclock.New(time.Now())
+	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformSCF, Logger: slog.New(slog.DiscardHandler), Getenv: getenv, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	envMu.Lock()
+	env["TENCENTCLOUD_SECRETID"], env["TENCENTCLOUD_SECRETKEY"], env["TENCENTCLOUD_SESSIONTOKEN"] = "AKIDsecond", "key-second", "token-second"
+	envMu.Unlock()
+	clock.Advance(10 * time.Minute) // the cached secret expires: the next request refetches
+	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
+	rec := httptest.NewRecorder()
+	a.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("usersig: %d %s", rec.Code, rec.Body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reqs) != 2 {
+		t.Fatalf("%d fetches, want 2 (start-up and after the TTL)", len(reqs))
+	}
+	for i, want := range []struct{ id, token string }{{"AKIDfirst", "token-first"}, {"AKIDsecond", "token-second"}} {
+		r := reqs[i]
+		if !strings.HasPrefix(r.auth, "TC3-HMAC-SHA256 Credential="+want.id+"/") || r.token != want.token || r.region != "ap-guangzhou" || r.version != "v7" {
+			t.Errorf("fetch %d: Authorization %q, X-TC-Token %q, region %q, VersionId %q; want credential %s, token %s, ap-guangzhou, v7",
+				i+1, r.auth, r.token, r.region, r.version, want.id, want.token)
+		}
+	}
+}
+
+// TestTencentSSMWithoutRegion: no CALLSIGN_SECRET_REGION and no
+// TENCENTCLOUD_REGION stops start-up with an error naming the variable.
+func TestTencentSSMWithoutRegion(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{
+		"CALLSIGN_STAGE":          "prod",
+		"CALLSIGN_SECRET_SOURCE":  "tencent-ssm",
+		"CALLSIGN_SECRET_NAME":    "callsign-prod",
+		"CALLSIGN_SECRET_VERSION": "v1",
+		"CALLSIGN_VERIFIERS":      "gateway",
+	})
+	_, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformSCF, Logger: slog.New(slog.DiscardHandler), Getenv: func(string) string { return "" }})
+	const want = "app: CALLSIGN_SECRET_REGION is required with tencent-ssm when TENCENTCLOUD_REGION is unset"
+	if err == nil || err.Error() != want {
+		t.Fatalf("app.New error = %v, want %q", err, want)
 	}
 }
 

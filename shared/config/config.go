@@ -116,7 +116,7 @@ type Config struct {
 	// LimiterKeyPrefix prefixes shared-store keys; defaults to "callsign:<stage>:".
 	LimiterKeyPrefix string `split_words:"true" desc:"shared-store key prefix (default callsign:<stage>:)"`
 	// RedisURL is the redis:// or rediss:// URL for Limiter=redis.
-	RedisURL string `split_words:"true" secret:"true" desc:"redis:// or rediss:// URL (may carry a password)"`
+	RedisURL string `split_words:"true" secret:"url" desc:"redis:// or rediss:// URL (may carry a password)"`
 	// DynamodbTable is the limits table for Limiter=dynamodb.
 	DynamodbTable string `split_words:"true" desc:"DynamoDB table for rate limits"`
 	// DynamodbEndpoint overrides the DynamoDB endpoint (tests).

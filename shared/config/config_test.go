@@ -107,6 +107,12 @@ func TestValidate(t *testing.T) {
 		}, "CALLSIGN_SECRET_KEY: must not be set"},
 		{"tencent without version", func(c *Config) { c.SecretSource, c.SecretName = "tencent-ssm", "n" }, "CALLSIGN_SECRET_VERSION: required"},
 		{"tencent complete", func(c *Config) { c.SecretSource, c.SecretName, c.SecretVersion = "tencent-ssm", "n", "v1" }, ""},
+		{"aws-ssm with version", func(c *Config) {
+			c.Stage, c.Verifiers, c.SecretSource, c.SecretName, c.SecretVersion = "prod", []string{"gateway"}, "aws-ssm", "/x", "3"
+		}, "CALLSIGN_SECRET_VERSION: not used with aws-ssm"},
+		{"secretsmanager with stage", func(c *Config) {
+			c.Stage, c.Verifiers, c.SecretSource, c.SecretName, c.SecretVersion = "prod", []string{"gateway"}, "aws-secretsmanager", "x", "AWSPREVIOUS"
+		}, ""},
 		{"unknown verifier", func(c *Config) { c.Verifiers = []string{"magic"} }, "CALLSIGN_VERIFIERS: \"magic\""},
 		{"no verifier", func(c *Config) { c.Verifiers = nil }, "CALLSIGN_VERIFIERS: at least one"},
 		{"no verifier outside local", func(c *Config) {
@@ -189,6 +195,47 @@ func TestSettingsRedactSecrets(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Fatalf("Settings missing %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestSettingsRedactURLs: a secret that looks like a URL is still fully
+// redacted, a secret URL loses all its user information, and a password in
+// any other URL-valued setting is redacted.
+func TestSettingsRedactURLs(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string // the exact NAME=value line
+	}{
+		{"secret that parses as a URL", func(c *Config) { c.JWTSecret = "s3cr3t://hunter2" }, "CALLSIGN_JWT_SECRET=[REDACTED]"},
+		{"redis URL with password", func(c *Config) { c.RedisURL = "redis://:hunter2@cache:6379/0" }, "CALLSIGN_REDIS_URL=redis://:REDACTED@cache:6379/0"},
+		{"redis URL with a lone user name", func(c *Config) { c.RedisURL = "redis://hunter2@cache:6379" }, "CALLSIGN_REDIS_URL=redis://REDACTED@cache:6379"},
+		{"redis URL without credentials", func(c *Config) { c.RedisURL = "rediss://cache:6380" }, "CALLSIGN_REDIS_URL=rediss://cache:6380"},
+		{"redis value that is not a URL", func(c *Config) { c.RedisURL = "hunter2" }, "CALLSIGN_REDIS_URL=[REDACTED]"},
+		{"JWKS URL with password", func(c *Config) { c.JWTJwksURL = "https://app:hunter2@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app:REDACTED@idp.example/jwks"},
+		{"JWKS URL with a user name only", func(c *Config) { c.JWTJwksURL = "https://app@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app@idp.example/jwks"},
+		{"endpoint with password", func(c *Config) { c.SecretEndpoint = "http://u:hunter2@127.0.0.1:9000" }, "CALLSIGN_SECRET_ENDPOINT=http://u:REDACTED@127.0.0.1:9000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base(t)
+			tc.change(&c)
+			var lines []string
+			for _, s := range c.Settings() {
+				lines = append(lines, s.Name+"="+s.Value)
+			}
+			out := strings.Join(lines, "\n")
+			if strings.Contains(out, "hunter2") {
+				t.Fatalf("Settings leaked the secret:\n%s", out)
+			}
+			found := false
+			for _, l := range lines {
+				found = found || l == tc.want
+			}
+			if !found {
+				t.Fatalf("Settings lack the line %q:\n%s", tc.want, out)
+			}
+		})
 	}
 }
 

@@ -99,6 +99,11 @@ func (c *Config) Validate() error {
 		if c.SecretSource == "tencent-ssm" && c.SecretVersion == "" {
 			bad("SecretVersion", "required with tencent-ssm (user-defined secrets have no current label)")
 		}
+		if c.SecretSource == "aws-ssm" && c.SecretVersion != "" {
+			// GetParameter has no version field; ignoring the setting would
+			// leave the operator believing a version is pinned.
+			bad("SecretVersion", "not used with aws-ssm; pin a version or label with a selector in %s_SECRET_NAME, e.g. /callsign/prod/trtc:3", Prefix)
+		}
 	}
 	if c.SecretEndpoint != "" {
 		validURL(bad, "SecretEndpoint", c.SecretEndpoint, "http", "https")

@@ -42,15 +42,20 @@ type Setting struct {
 	Value       string // effective value, secrets redacted
 	Default     string // the default, if any
 	Description string
-	Secret      bool // the value is never printed
+	Secret      bool // the value (or a URL's credentials) is never printed
 }
 
 // Redacted is what every secret value is replaced with when printed.
 const Redacted = "[REDACTED]"
 
 // Settings lists every variable with its effective value in field order.
-// Secret values are replaced by Redacted (empty stays empty), and a
-// password inside a URL is redacted too.
+//
+// A field tagged secret:"true" prints as Redacted (empty stays empty). A
+// field tagged secret:"url" is a URL whose credentials are secret: it
+// prints with its user information redacted (a lone user name too, since
+// "redis://password@host" is a common way to write a password), or as
+// Redacted when it is not a URL with a scheme and a host. A password inside
+// any other URL-valued setting is redacted as well.
 func (c Config) Settings() []Setting {
 	names := VariableNames()
 	v := reflect.ValueOf(c)
@@ -58,26 +63,52 @@ func (c Config) Settings() []Setting {
 	out := make([]Setting, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
+		kind := f.Tag.Get("secret")
 		s := Setting{
 			Name:        names[i],
 			Default:     f.Tag.Get("default"),
 			Description: f.Tag.Get("desc"),
-			Secret:      f.Tag.Get("secret") == "true",
+			Secret:      kind != "",
 			Value:       format(v.Field(i)),
 		}
-		if s.Secret && s.Value != "" {
-			if u, err := url.Parse(s.Value); err == nil && u.Scheme != "" && u.Host != "" {
-				if _, has := u.User.Password(); has {
-					u.User = url.UserPassword(u.User.Username(), "REDACTED")
-				}
-				s.Value = u.String()
-			} else {
-				s.Value = Redacted
-			}
+		switch {
+		case s.Value == "":
+		case kind == "url":
+			s.Value = redactURL(s.Value, true)
+		case s.Secret:
+			s.Value = Redacted
+		default:
+			s.Value = redactURL(s.Value, false)
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// redactURL hides the credentials of a URL value: the password, and with
+// secretURL also a user name given without a password. A value that is not
+// a URL with a scheme and a host is returned unchanged, or as Redacted when
+// secretURL is set.
+func redactURL(value string, secretURL bool) string {
+	u, err := url.Parse(value)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if secretURL {
+			return Redacted
+		}
+		return value
+	}
+	if u.User == nil {
+		return value
+	}
+	switch _, has := u.User.Password(); {
+	case has:
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	case secretURL:
+		u.User = url.User("REDACTED")
+	default:
+		return value
+	}
+	return u.String()
 }
 
 func format(v reflect.Value) string {

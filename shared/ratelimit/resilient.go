@@ -76,7 +76,8 @@ type ResilientOptions struct {
 	// Timeout bounds each store decision (context.WithTimeout on the
 	// caller's context, which also bounds it); default DefaultStoreTimeout.
 	Timeout time.Duration
-	// Mode is the failure policy; default FailLocal.
+	// Mode is the failure policy; default FailLocal (an undefined mode also
+	// behaves as FailLocal).
 	Mode FailureMode
 	// Local decides in FailLocal mode; default NewMemory with Now.
 	Local *Memory
@@ -159,7 +160,9 @@ func NewResilient(store Limiter, opts ResilientOptions) Limiter {
 	if r.now == nil {
 		r.now = time.Now
 	}
-	if r.local == nil && r.mode == FailLocal {
+	if r.local == nil && r.mode != FailOpen && r.mode != FailClosed {
+		// FailLocal, and any out-of-range mode, which Allow treats as
+		// FailLocal: never leave the fallback nil.
 		r.local = NewMemory(MemoryOptions{Now: r.now})
 	}
 	if r.logger == nil {

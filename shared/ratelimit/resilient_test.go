@@ -146,6 +146,15 @@ func TestResilientModes(t *testing.T) {
 	}
 }
 
+// TestResilientUndefinedModeFallsBackLocally: a FailureMode outside the
+// three constants behaves as FailLocal instead of panicking on a nil
+// fallback limiter.
+func TestResilientUndefinedModeFallsBackLocally(t *testing.T) {
+	clk := newFakeClock()
+	lim := NewResilient(failingStores(t)["error"], ResilientOptions{Mode: FailureMode(7), Logger: slog.New(&logRecorder{}), Now: clk.Now})
+	checkMode(t, FailLocal, lim)
+}
+
 func TestResilientLogThrottle(t *testing.T) {
 	logs := &logRecorder{}
 	clk := newFakeClock()
