@@ -667,10 +667,13 @@ type scfClient struct {
 	seq int
 }
 
-func startSCF(tb testing.TB) *scfClient {
+// startSCF runs the callsign binary as a Go1 event function; extra adds to
+// or overrides baseEnv.
+func startSCF(tb testing.TB, extra map[string]string) *scfClient {
 	tb.Helper()
 	port := freePort(tb)
 	env := baseEnv()
+	maps.Copy(env, extra)
 	env["_LAMBDA_SERVER_PORT"] = port
 	env["TENCENTCLOUD_RUNENV"] = "SCF"
 	p := start(tb, "callsign", env)
@@ -743,7 +746,7 @@ func wxEnv(openid, appid string) map[string]string {
 }
 
 func TestSCFGo1(t *testing.T) {
-	s := startSCF(t)
+	s := startSCF(t, nil)
 	var secrets []string
 
 	var pong scfPong
@@ -876,16 +879,26 @@ func TestSCFGo1(t *testing.T) {
  "headers":{"content-type":"application/json"` + auth + `},"body":"{}","path":"/v1/usersig","queryString":{"v":["1","2"],"debug":true},"httpMethod":"POST",
  "pathParameters":{},"queryStringParameters":{},"headerParameters":{},"stageVariables":{}}`
 		}
-		// The Environment carries a CloudBase identity, which HTTP events never use.
-		r := decode(t, s.invoke(t, ev(`,"authorization":"Bearer `+tok+`"`), wxEnv("oUserA", testWeChat)))
+		// An HTTP event is served only from its Authorization header; a
+		// WX_APPID in the Environment is not an identity.
+		noCaller := map[string]string{"WX_APPID": testWeChat}
+		r := decode(t, s.invoke(t, ev(`,"authorization":"Bearer `+tok+`"`), noCaller))
 		if r.StatusCode != 200 || r.IsBase64Encoded == nil || *r.IsBase64Encoded {
 			t.Fatalf("status %d base64 %v body %s", r.StatusCode, r.IsBase64Encoded, r.Body)
 		}
 		secrets = append(secrets, checkUserSig(t, []byte(r.Body), user).UserSig)
 
-		r = decode(t, s.invoke(t, ev(""), wxEnv("oUserA", testWeChat)))
+		r = decode(t, s.invoke(t, ev(""), noCaller))
 		if r.StatusCode != 401 || errorCode(t, []byte(r.Body)) != "unauthenticated" {
 			t.Errorf("status %d body %s", r.StatusCode, r.Body)
+		}
+
+		// With WX_OPENID the invocation is a mini-program's callFunction, so
+		// the "event" is client-made: refused, whatever it carries.
+		resp := s.invoke(t, ev(`,"authorization":"Bearer `+tok+`"`), wxEnv("oUserA", testWeChat))
+		want := scfError{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
+		if resp.Error == nil || !reflect.DeepEqual(*resp.Error, want) || resp.Payload != nil {
+			t.Errorf("client-made HTTP event: %+v %s, want %+v", resp.Error, resp.Payload, want)
 		}
 	})
 
@@ -910,6 +923,73 @@ func TestSCFGo1(t *testing.T) {
 
 	if s.p.exited() {
 		t.Fatalf("function exited: %v\n%s", s.p.err, s.p.output)
+	}
+	s.p.assertClean(t, append(secrets, "wx-api-token-not-for-logs")...)
+}
+
+// TestSCFGo1ConcurrentInvocations overlaps callFunction invocations of
+// several callers, anonymous ones and a foreign app on one connection (the
+// runtime may multiplex): each answer must be for exactly its own caller.
+func TestSCFGo1ConcurrentInvocations(t *testing.T) {
+	s := startSCF(t, map[string]string{"CALLSIGN_RATE_LIMITS": "usersig=1000/1m:1000,auth.fail=1000/1m:1000"})
+	callers := []struct {
+		env      map[string]string
+		wantUser string // "" means refused as unauthenticated
+	}{
+		{wxEnv("oConcA", testWeChat), deriveUserID(t, "oConcA")},
+		{nil, ""},
+		{wxEnv("oConcB", testWeChat), deriveUserID(t, "oConcB")},
+		{map[string]string{"WX_APPID": testWeChat, "SOURCE": "wx_client"}, ""},
+		{wxEnv("oConcC", testWeChat), deriveUserID(t, "oConcC")},
+		{wxEnv("oConcD", "wxOTHER"), ""},
+	}
+	type pending struct {
+		caller int
+		resp   *scfResponse
+		call   *rpc.Call
+	}
+	var calls []pending
+	for i := range 48 {
+		c := i % len(callers)
+		req := scfRequest{
+			Payload:       []byte(`{"action":"usersig","data":{}}`),
+			RequestId:     fmt.Sprintf("conc-%d", i),
+			Deadline:      scfTimestamp{Seconds: time.Now().Add(30 * time.Second).Unix()},
+			TimeLimitInMs: 30000,
+		}
+		if env := callers[c].env; env != nil {
+			b, _ := json.Marshal(env)
+			req.Environment = string(b)
+		}
+		resp := &scfResponse{}
+		calls = append(calls, pending{caller: c, resp: resp, call: s.c.Go("Function.Invoke", &req, resp, nil)})
+	}
+	var secrets []string
+	for i, p := range calls {
+		select {
+		case <-p.call.Done:
+		case <-time.After(waitLimit):
+			t.Fatalf("invocation %d timed out; output:\n%s", i, s.p.output)
+		}
+		if p.call.Error != nil || p.resp.Error != nil {
+			t.Fatalf("invocation %d: %v %+v", i, p.call.Error, p.resp.Error)
+		}
+		var e envelope
+		if err := json.Unmarshal(p.resp.Payload, &e); err != nil {
+			t.Fatalf("invocation %d: envelope %s: %v", i, p.resp.Payload, err)
+		}
+		want := callers[p.caller].wantUser
+		if want == "" {
+			if e.OK || e.Error == nil || e.Error.Code != "unauthenticated" {
+				t.Errorf("invocation %d (caller %d): got %+v, want unauthenticated", i, p.caller, e)
+			}
+			continue
+		}
+		if !e.OK {
+			t.Errorf("invocation %d (caller %d) refused: %+v", i, p.caller, e.Error)
+			continue
+		}
+		secrets = append(secrets, checkUserSig(t, e.Data, want).UserSig)
 	}
 	s.p.assertClean(t, append(secrets, "wx-api-token-not-for-logs")...)
 }

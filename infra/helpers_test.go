@@ -157,8 +157,9 @@ func exitCode(err error) int {
 }
 
 // configVariables returns every CALLSIGN_* name the Config struct reads, and
-// the subset whose fields are tagged secret:"true" (values that must never
-// appear in a committed file or a template).
+// the subset whose fields carry any secret tag (secret:"true", or
+// secret:"url" for a URL holding credentials): values that must never appear
+// in a committed file or a template.
 func configVariables(t testing.TB) (all, secret map[string]bool) {
 	t.Helper()
 	names := config.VariableNames()
@@ -170,12 +171,19 @@ func configVariables(t testing.TB) (all, secret map[string]bool) {
 	secret = make(map[string]bool)
 	for i, name := range names {
 		all[name] = true
-		if typ.Field(i).Tag.Get("secret") == "true" {
+		if typ.Field(i).Tag.Get("secret") != "" {
 			secret[name] = true
 		}
 	}
 	if len(secret) == 0 {
-		t.Fatalf("no Config field is tagged secret:\"true\"; the secret checks would check nothing")
+		t.Fatalf("no Config field has a secret tag; the secret checks would check nothing")
+	}
+	// The deployment files must treat at least these as secrets; a tag
+	// change that drops one would silently weaken the checks.
+	for _, name := range []string{"CALLSIGN_SECRET_KEY", "CALLSIGN_WECHAT_APP_SECRET", "CALLSIGN_JWT_SECRET", "CALLSIGN_REDIS_URL"} {
+		if !secret[name] {
+			t.Fatalf("%s is not tagged as a secret in config.Config", name)
+		}
 	}
 	return all, secret
 }

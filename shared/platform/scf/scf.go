@@ -30,6 +30,13 @@
 // The event body is caller-controlled in every case: HTTP events carry no
 // CloudBase identity (only their Authorization header), and only the
 // callFunction path reads the Environment.
+//
+// An invocation whose Environment carries WX_OPENID comes from a
+// mini-program through callFunction, so its whole payload is the client's
+// "data". Such a payload is served only as a callFunction: an HTTP-shaped
+// one is refused with an EventError, because its requestContext.sourceIp,
+// x-scf-remote-addr and other "platform" members would be chosen by the
+// client (and would key the per-IP limits on failed authentication).
 package scf
 
 import (
@@ -280,6 +287,11 @@ func present(m json.RawMessage) bool {
 func (f *Function) handle(ctx context.Context, requestID string, payload []byte, env map[string]string) ([]byte, error) {
 	kind, err := ClassifyPayload(payload)
 	if err != nil {
+		f.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
+		return nil, err
+	}
+	if kind != PayloadCallFunction && env["WX_OPENID"] != "" {
+		err := &EventError{Reason: "HTTP event in a callFunction invocation from a mini-program: the payload must carry an action"}
 		f.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 package scf_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/gob"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -214,7 +216,7 @@ func TestAPIGatewayEvent(t *testing.T) {
  "body":"` + base64.StdEncoding.EncodeToString([]byte(`{"ttlSeconds":5}`)) + `","isBase64Encoded":true,
  "pathParameters":{},"queryStringParameters":{},"headerParameters":{},"stageVariables":{"stage":"release"},
  "path":"/v1/usersig","queryString":{"x":"y","a":["b","c"],"flag":true,"n":7,"off":false},"httpMethod":"POST"}`
-	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "scf-1", Environment: `{"WX_OPENID":"oSHOULDNOTAPPEAR"}`})
+	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "scf-1", Environment: `{"WX_APPID":"wxSHOULDNOTAPPEAR","SCF_NAMESPACE":"default"}`})
 	if resp.Error != nil {
 		t.Fatalf("Error = %+v", resp.Error)
 	}
@@ -278,6 +280,35 @@ func TestFunctionURLEvent(t *testing.T) {
 	resp = call(t, c2, cRequest{Payload: []byte(`{"httpMethod":"GET","path":"/x","headers":{}}`)})
 	if want := `{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AQID","isBase64Encoded":true}`; string(resp.Payload) != want {
 		t.Errorf("binary payload %s, want %s", resp.Payload, want)
+	}
+}
+
+// TestHTTPEventFromMiniProgramRefused: an invocation carrying WX_OPENID is a
+// callFunction, whose whole payload the client chose; an HTTP-shaped payload
+// there would let the client pick the "platform" source IP, so it is refused
+// without reaching the App.
+func TestHTTPEventFromMiniProgramRefused(t *testing.T) {
+	app := &apptest.App{}
+	c := startServer(t, app, scf.Options{})
+	wx := env(t, map[string]string{"WX_OPENID": "oA", "WX_APPID": "wxTEST", "SOURCE": "wx_client"})
+	tests := []struct {
+		name    string
+		payload string
+	}{
+		{"api gateway shape", `{"requestContext":{"sourceIp":"203.0.113.9"},"httpMethod":"POST","path":"/v1/session","headers":{},"body":"{}"}`},
+		{"function url shape", `{"httpMethod":"POST","path":"/v1/session","headers":{"x-scf-remote-addr":"203.0.113.9"},"body":"{}"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := call(t, c, cRequest{Payload: []byte(tt.payload), Environment: wx})
+			want := cError{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
+			if resp.Error == nil || !reflect.DeepEqual(*resp.Error, want) || resp.Payload != nil {
+				t.Errorf("response %+v %s, want %+v", resp.Error, resp.Payload, want)
+			}
+		})
+	}
+	if n := len(app.Requests()) + len(app.Calls()); n != 0 {
+		t.Errorf("the App was called %d times for refused invocations", n)
 	}
 }
 
@@ -541,4 +572,91 @@ func BenchmarkInvoke(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWireTypes pins every wire type to the field names and Go types of the
+// SCF Go1 protocol (team handbook, runtimes.md §2.2). gob silently drops a
+// field whose name differs, so a typo in a field the adapter does not use
+// would otherwise go unnoticed.
+func TestWireTypes(t *testing.T) {
+	tests := []struct {
+		typ  reflect.Type
+		want []string
+	}{
+		{reflect.TypeFor[scf.PingRequest](), nil},
+		{reflect.TypeFor[scf.PingResponse](), nil},
+		{reflect.TypeFor[scf.InvokeRequest_Timestamp](), []string{"Seconds int64", "Nanos int64"}},
+		{reflect.TypeFor[scf.InvokeRequest](), []string{
+			"Payload []uint8", "RequestId string", "TraceId string", "Deadline scf.InvokeRequest_Timestamp",
+			"InvokedFunctionUnique string", "ClientContext []uint8", "Namespace string", "FunctionName string",
+			"FunctionVersion string", "MemoryLimitInMb int32", "TimeLimitInMs int32", "Environment string",
+			"TencentcloudRegion string", "TencentcloudAppID string", "TencentcloudUin string", "FunctionTrace string",
+		}},
+		{reflect.TypeFor[scf.InvokeResponse](), []string{"Payload []uint8", "Error *scf.InvokeResponse_Error"}},
+		{reflect.TypeFor[scf.InvokeResponse_Error](), []string{
+			"Message string", "Type string", "StackTrace []*scf.InvokeResponse_Error_StackFrame", "ShouldExit bool",
+		}},
+		{reflect.TypeFor[scf.InvokeResponse_Error_StackFrame](), []string{"Path string", "Line int32", "Label string"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ.Name(), func(t *testing.T) {
+			var got []string
+			for i := range tt.typ.NumField() {
+				f := tt.typ.Field(i)
+				got = append(got, f.Name+" "+f.Type.String())
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("fields\n %q\nwant\n %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWireRoundTrip sends a request with every field set, encoded from the
+// client's own type declarations, and checks that the server's types
+// receive each value (and the reverse for a response), as gob does on the
+// wire.
+func TestWireRoundTrip(t *testing.T) {
+	in := cRequest{
+		Payload: []byte(`{"action":"usersig"}`), RequestId: "r", TraceId: "t",
+		Deadline: cTimestamp{Seconds: 1795780800, Nanos: 7}, InvokedFunctionUnique: "u",
+		ClientContext: []byte(`{}`), Namespace: "ns", FunctionName: "fn", FunctionVersion: "$LATEST",
+		MemoryLimitInMb: 128, TimeLimitInMs: 3000, Environment: `{"WX_OPENID":"o"}`,
+		TencentcloudRegion: "ap-guangzhou", TencentcloudAppID: "1250000000", TencentcloudUin: "100000000001", FunctionTrace: "ft",
+	}
+	var got scf.InvokeRequest
+	gobRoundTrip(t, in, &got)
+	want := scf.InvokeRequest{
+		Payload: in.Payload, RequestId: "r", TraceId: "t",
+		Deadline: scf.InvokeRequest_Timestamp{Seconds: 1795780800, Nanos: 7}, InvokedFunctionUnique: "u",
+		ClientContext: in.ClientContext, Namespace: "ns", FunctionName: "fn", FunctionVersion: "$LATEST",
+		MemoryLimitInMb: 128, TimeLimitInMs: 3000, Environment: `{"WX_OPENID":"o"}`,
+		TencentcloudRegion: "ap-guangzhou", TencentcloudAppID: "1250000000", TencentcloudUin: "100000000001", FunctionTrace: "ft",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("server received\n%+v\nwant\n%+v", got, want)
+	}
+
+	out := scf.InvokeResponse{Payload: []byte(`{}`), Error: &scf.InvokeResponse_Error{
+		Message: "m", Type: "T", ShouldExit: true,
+		StackTrace: []*scf.InvokeResponse_Error_StackFrame{{Path: "p.go", Line: 12, Label: "main.f"}},
+	}}
+	var back cResponse
+	gobRoundTrip(t, out, &back)
+	wantBack := cResponse{Payload: []byte(`{}`), Error: &cError{Message: "m", Type: "T", ShouldExit: true,
+		StackTrace: []*cFrame{{Path: "p.go", Line: 12, Label: "main.f"}}}}
+	if !reflect.DeepEqual(back, wantBack) {
+		t.Errorf("client received %+v (error %+v), want %+v", back, back.Error, wantBack)
+	}
+}
+
+func gobRoundTrip(t *testing.T, in, out any) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(in); err != nil {
+		t.Fatalf("gob encode: %v", err)
+	}
+	if err := gob.NewDecoder(&buf).Decode(out); err != nil {
+		t.Fatalf("gob decode: %v", err)
+	}
 }
