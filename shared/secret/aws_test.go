@@ -14,7 +14,6 @@ import (
 	"os"
 	"reflect"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,60 +35,24 @@ type awsRequest struct {
 // headers and body the test sets.
 type fakeAWS struct {
 	srv *httptest.Server
-
-	mu       sync.Mutex
-	requests []awsRequest
-	status   int
-	body     string
-	block    bool
+	scripted[awsRequest]
 }
 
 func newFakeAWS(t testing.TB) *fakeAWS {
 	t.Helper()
-	f := &fakeAWS{status: http.StatusOK}
+	f := &fakeAWS{}
+	f.status = http.StatusOK
 	done := make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
-		f.mu.Lock()
-		f.requests = append(f.requests, awsRequest{header: r.Header.Clone(), method: r.Method, path: r.URL.Path, body: body})
-		status, resp, block := f.status, f.body, f.block
-		f.mu.Unlock()
-		if block {
-			select {
-			case <-r.Context().Done():
-			case <-done:
-			}
-			return
-		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-RequestId", "req-0001")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, resp)
+		f.serve(w, r, done, awsRequest{header: r.Header.Clone(), method: r.Method, path: r.URL.Path, body: body})
 	}))
 	t.Cleanup(func() { close(done); f.srv.Close() })
 	return f
-}
-
-func (f *fakeAWS) respond(status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status, f.body, f.block = status, body, false
-}
-
-func (f *fakeAWS) blockUntilCanceled() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.block = true
-}
-
-func (f *fakeAWS) take() []awsRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.requests
-	f.requests = nil
-	return r
 }
 
 // newTestAWSClients builds real SDK clients against the fake with static

@@ -38,19 +38,15 @@ type tencentRequest struct {
 // and then answers with what the test set.
 type fakeTencent struct {
 	srv *httptest.Server
-
-	mu       sync.Mutex
-	requests []tencentRequest
-	status   int
-	body     string
-	block    bool
+	scripted[tencentRequest]
 }
 
 var tc3Auth = regexp.MustCompile(`^TC3-HMAC-SHA256 Credential=([^/]+)/(\d{4}-\d{2}-\d{2})/ssm/tc3_request, SignedHeaders=content-type;host, Signature=([0-9a-f]{64})$`)
 
 func newFakeTencent(t testing.TB) *fakeTencent {
 	t.Helper()
-	f := &fakeTencent{status: http.StatusOK}
+	f := &fakeTencent{}
+	f.status = http.StatusOK
 	done := make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
@@ -72,19 +68,7 @@ func newFakeTencent(t testing.TB) *fakeTencent {
 		}
 		var body map[string]any
 		_ = json.Unmarshal(raw, &body)
-		f.mu.Lock()
-		f.requests = append(f.requests, tencentRequest{secretID: id, header: r.Header.Clone(), body: body})
-		status, resp, block := f.status, f.body, f.block
-		f.mu.Unlock()
-		if block {
-			select {
-			case <-r.Context().Done():
-			case <-done:
-			}
-			return
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, resp)
+		f.serve(w, r, done, tencentRequest{secretID: id, header: r.Header.Clone(), body: body})
 	}))
 	t.Cleanup(func() { close(done); f.srv.Close() })
 	return f
@@ -107,26 +91,6 @@ func tc3Signature(key, date, timestamp, contentType, host string, payload []byte
 
 func writeTencentError(w http.ResponseWriter, code, msg string) {
 	_, _ = io.WriteString(w, `{"Response":{"Error":{"Code":"`+code+`","Message":"`+msg+`"},"RequestId":"tc-req-1"}}`)
-}
-
-func (f *fakeTencent) respond(status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.status, f.body, f.block = status, body, false
-}
-
-func (f *fakeTencent) blockUntilCanceled() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.block = true
-}
-
-func (f *fakeTencent) take() []tencentRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.requests
-	f.requests = nil
-	return r
 }
 
 // switchableCreds is a TencentCredentials whose values the test changes.

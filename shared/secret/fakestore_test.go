@@ -1,0 +1,59 @@
+package secret
+
+import (
+	"io"
+	"net/http"
+	"sync"
+)
+
+// scripted is the state the fake store servers share: the requests they
+// saw (of type R) and the answer the test scripted for the next ones.
+type scripted[R any] struct {
+	mu       sync.Mutex
+	requests []R
+	status   int
+	body     string
+	block    bool
+}
+
+// respond makes the fake answer with status and body.
+func (s *scripted[R]) respond(status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status, s.body, s.block = status, body, false
+}
+
+// blockUntilCanceled makes the fake hold each request until the client
+// gives up (or the server closes).
+func (s *scripted[R]) blockUntilCanceled() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.block = true
+}
+
+// take returns and forgets the requests seen so far.
+func (s *scripted[R]) take() []R {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.requests
+	s.requests = nil
+	return r
+}
+
+// serve records req and writes the scripted answer; when blocking it waits
+// for the request's context or done instead.
+func (s *scripted[R]) serve(w http.ResponseWriter, r *http.Request, done <-chan struct{}, req R) {
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	status, body, block := s.status, s.body, s.block
+	s.mu.Unlock()
+	if block {
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
