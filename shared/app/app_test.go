@@ -227,11 +227,7 @@ func TestManagedSecretFromSecretsManager(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
-	rec := httptest.NewRecorder()
-	a.ServeHTTP(rec, req)
+	rec := gatewayUserSig(a, "user-42")
 	if rec.Code != 200 {
 		t.Fatalf("usersig: %d %s", rec.Code, rec.Body)
 	}
@@ -278,11 +274,7 @@ func TestFirstSecretLoadFailureAnswers503(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
-	rec := httptest.NewRecorder()
-	a.ServeHTTP(rec, req)
+	rec := gatewayUserSig(a, "user-42")
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"unavailable"`) {
 		t.Fatalf("got %d %s, want 503 unavailable", rec.Code, rec.Body)
 	}
@@ -337,11 +329,7 @@ func TestTencentSSMCredentialsReadAtEachFetch(t *testing.T) {
 	env["TENCENTCLOUD_SECRETID"], env["TENCENTCLOUD_SECRETKEY"], env["TENCENTCLOUD_SESSIONTOKEN"] = "AKIDsecond", "key-second", "token-second"
 	envMu.Unlock()
 	clock.Advance(10 * time.Minute) // the cached secret expires: the next request refetches
-	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "user-42"}))
-	rec := httptest.NewRecorder()
-	a.ServeHTTP(rec, req)
+	rec := gatewayUserSig(a, "user-42")
 	if rec.Code != 200 {
 		t.Fatalf("usersig: %d %s", rec.Code, rec.Body)
 	}
@@ -374,6 +362,17 @@ func TestTencentSSMWithoutRegion(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("app.New error = %v, want %q", err, want)
 	}
+}
+
+// gatewayUserSig sends POST /v1/usersig as the API-gateway authorizer's
+// subject sub would.
+func gatewayUserSig(h http.Handler, sub string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": sub}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
 
 func TestSelfTest(t *testing.T) {
@@ -432,11 +431,7 @@ func TestSharedLimiters(t *testing.T) {
 			}
 			var codes []int
 			for range 3 {
-				req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
-				req.Header.Set("Content-Type", "application/json")
-				req = req.WithContext(identity.WithGatewayClaims(req.Context(), map[string]string{"sub": "limited-user"}))
-				rec := httptest.NewRecorder()
-				a.ServeHTTP(rec, req)
+				rec := gatewayUserSig(a, "limited-user")
 				codes = append(codes, rec.Code)
 				if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
 					t.Fatal("429 without Retry-After")
