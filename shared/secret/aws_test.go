@@ -245,19 +245,7 @@ func TestAWSSecretsManager(t *testing.T) {
 				wantBody["VersionStage"] = tt.stage
 			}
 			checkAWSRequest(t, reqs[0], "secretsmanager", "secretsmanager.GetSecretValue", wantBody)
-			if tt.wantErr != "" {
-				checkStoreError(t, err, tt.wantKind, tt.wantErr)
-				if got != (Secret{}) {
-					t.Errorf("partial secret returned with error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if got != tt.want {
-				t.Fatalf("Load = %v, want %v", fieldsOf(got), fieldsOf(tt.want))
-			}
+			checkLoad(t, got, err, tt.want, tt.wantKind, tt.wantErr)
 		})
 	}
 }
@@ -327,16 +315,7 @@ func TestAWSSSM(t *testing.T) {
 				t.Fatalf("%d requests, want exactly 1 (no retries)", len(reqs))
 			}
 			checkAWSRequest(t, reqs[0], "ssm", "AmazonSSM.GetParameter", map[string]any{"Name": "/callsign/prod/trtc", "WithDecryption": true})
-			if tt.wantErr != "" {
-				checkStoreError(t, err, tt.wantKind, tt.wantErr)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if got != tt.want {
-				t.Fatalf("Load = %v, want %v", fieldsOf(got), fieldsOf(tt.want))
-			}
+			checkLoad(t, got, err, tt.want, tt.wantKind, tt.wantErr)
 		})
 	}
 }

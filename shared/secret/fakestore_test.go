@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"testing"
 )
 
 // scripted is the state the fake store servers share: the requests they
@@ -56,4 +57,24 @@ func (s *scripted[R]) serve(w http.ResponseWriter, r *http.Request, done <-chan 
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// checkLoad asserts one Load outcome: with wantErr set, a store error of
+// kind wantKind and exactly that text, and no partial secret; otherwise
+// exactly want.
+func checkLoad(t *testing.T, got Secret, err error, want Secret, wantKind error, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		checkStoreError(t, err, wantKind, wantErr)
+		if got != (Secret{}) {
+			t.Errorf("partial secret returned with error")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got != want {
+		t.Fatalf("Load = %v, want %v", fieldsOf(got), fieldsOf(want))
+	}
 }

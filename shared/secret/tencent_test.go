@@ -201,19 +201,7 @@ func TestTencentSSM(t *testing.T) {
 				t.Fatalf("%d signed requests reached the fake, want exactly 1", len(reqs))
 			}
 			checkTencentRequest(t, reqs[0], "AKIDtest1", "scf-session-token")
-			if tt.wantErr != "" {
-				checkStoreError(t, err, tt.wantKind, tt.wantErr)
-				if got != (Secret{}) {
-					t.Errorf("partial secret returned with error")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if got != tt.want {
-				t.Fatalf("Load = %v, want %v", fieldsOf(got), fieldsOf(tt.want))
-			}
+			checkLoad(t, got, err, tt.want, tt.wantKind, tt.wantErr)
 		})
 	}
 }
