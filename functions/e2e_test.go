@@ -3,8 +3,8 @@
 // the tests run them as subprocesses behind emulated runtimes:
 //
 //   - a fake AWS Lambda Runtime API (httptest) for the Lambda adapter;
-//   - a net/rpc client speaking the Tencent SCF Go1 wire format, with its
-//     own copies of the wire types, for the SCF / CloudBase adapter;
+//   - a net/rpc client built on scf-go-lib's own cloudfunction/messages
+//     wire types, for the SCF / CloudBase Go1 adapter (served by scf-go-lib);
 //   - plain HTTP for the SCF Web function mode.
 //
 // Everything listens on and connects to 127.0.0.1 only (the SCF Go1 mode
@@ -36,6 +36,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/token"
@@ -592,49 +594,6 @@ func TestLambda(t *testing.T) {
 
 // --- SCF Go1 (net/rpc) -----------------------------------------------------
 
-// The SCF runtime's wire types, declared by the client as the platform
-// declares them: only field names and types must match the server's.
-type (
-	scfPing      struct{}
-	scfPong      struct{}
-	scfTimestamp struct{ Seconds, Nanos int64 }
-	scfRequest   struct {
-		Payload []byte
-		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
-		RequestId string
-		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
-		TraceId               string
-		Deadline              scfTimestamp
-		InvokedFunctionUnique string
-		ClientContext         []byte
-		Namespace             string
-		FunctionName          string
-		FunctionVersion       string
-		MemoryLimitInMb       int32
-		TimeLimitInMs         int32
-		Environment           string
-		TencentcloudRegion    string
-		TencentcloudAppID     string
-		TencentcloudUin       string
-		FunctionTrace         string
-	}
-	scfFrame struct {
-		Path  string
-		Line  int32
-		Label string
-	}
-	scfError struct {
-		Message    string
-		Type       string
-		StackTrace []*scfFrame
-		ShouldExit bool
-	}
-	scfResponse struct {
-		Payload []byte
-		Error   *scfError
-	}
-)
-
 func freePort(tb testing.TB) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -682,13 +641,13 @@ func startSCF(tb testing.TB, extra map[string]string) *scfClient {
 	return &scfClient{c: c, p: p}
 }
 
-func (s *scfClient) invoke(tb testing.TB, payload string, environment map[string]string) scfResponse {
+func (s *scfClient) invoke(tb testing.TB, payload string, environment map[string]string) messages.InvokeResponse {
 	tb.Helper()
 	s.seq++
-	req := scfRequest{
+	req := messages.InvokeRequest{
 		Payload:         []byte(payload),
 		RequestId:       fmt.Sprintf("scf-req-%d", s.seq),
-		Deadline:        scfTimestamp{Seconds: time.Now().Add(30 * time.Second).Unix()},
+		Deadline:        messages.InvokeRequest_Timestamp{Seconds: time.Now().Add(30 * time.Second).Unix()},
 		FunctionName:    "callsign",
 		Namespace:       "default",
 		MemoryLimitInMb: 128,
@@ -698,7 +657,7 @@ func (s *scfClient) invoke(tb testing.TB, payload string, environment map[string
 		b, _ := json.Marshal(environment)
 		req.Environment = string(b)
 	}
-	var resp scfResponse
+	var resp messages.InvokeResponse
 	call := s.c.Go("Function.Invoke", &req, &resp, nil)
 	select {
 	case <-call.Done:
@@ -749,8 +708,8 @@ func TestSCFGo1(t *testing.T) {
 	s := startSCF(t, nil)
 	var secrets []string
 
-	var pong scfPong
-	if err := s.c.Call("Function.Ping", &scfPing{}, &pong); err != nil {
+	var pong messages.PingResponse
+	if err := s.c.Call("Function.Ping", &messages.PingRequest{}, &pong); err != nil {
 		t.Fatalf("Function.Ping: %v", err)
 	}
 
@@ -855,7 +814,7 @@ func TestSCFGo1(t *testing.T) {
 		Headers         map[string]any `json:"headers"`
 		Body            string         `json:"body"`
 	}
-	decode := func(t *testing.T, resp scfResponse) scfHTTP {
+	decode := func(t *testing.T, resp messages.InvokeResponse) scfHTTP {
 		t.Helper()
 		if resp.Error != nil {
 			t.Fatalf("invocation error %+v", resp.Error)
@@ -896,7 +855,7 @@ func TestSCFGo1(t *testing.T) {
 		// With WX_OPENID the invocation is a mini-program's callFunction, so
 		// the "event" is client-made: refused, whatever it carries.
 		resp := s.invoke(t, ev(`,"authorization":"Bearer `+tok+`"`), wxEnv("oUserA", testWeChat))
-		want := scfError{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
+		want := messages.InvokeResponse_Error{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
 		if resp.Error == nil || !reflect.DeepEqual(*resp.Error, want) || resp.Payload != nil {
 			t.Errorf("client-made HTTP event: %+v %s, want %+v", resp.Error, resp.Payload, want)
 		}
@@ -921,17 +880,50 @@ func TestSCFGo1(t *testing.T) {
 		}
 	})
 
+	// scf-go-lib gives a request without Deadline an already expired
+	// context; the adapter falls back to TimeLimitInMs.
+	t.Run("zero Deadline falls back to TimeLimitInMs", func(t *testing.T) {
+		req := messages.InvokeRequest{Payload: []byte(usersigPayload), RequestId: "zero-deadline", TimeLimitInMs: 30000}
+		b, _ := json.Marshal(wxEnv("oUserA", testWeChat))
+		req.Environment = string(b)
+		var resp messages.InvokeResponse
+		if err := s.c.Call("Function.Invoke", &req, &resp); err != nil || resp.Error != nil {
+			t.Fatalf("Invoke: %v %+v", err, resp.Error)
+		}
+		var e envelope
+		if err := json.Unmarshal(resp.Payload, &e); err != nil || !e.OK {
+			t.Fatalf("envelope %s: %v", resp.Payload, err)
+		}
+		secrets = append(secrets, checkUserSig(t, e.Data, userA).UserSig)
+	})
+
 	if s.p.exited() {
 		t.Fatalf("function exited: %v\n%s", s.p.err, s.p.output)
+	}
+
+	// SIGTERM ends the process with status 0 (scf-go-lib's listener has no
+	// shutdown of its own).
+	if err := s.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.p.wait(t); code != 0 {
+		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, s.p.output)
 	}
 	s.p.assertClean(t, append(secrets, "wx-api-token-not-for-logs")...)
 }
 
-// TestSCFGo1ConcurrentInvocations overlaps callFunction invocations of
+// TestSCFGo1ConcurrentInvocations overlaps 64 callFunction invocations of
 // several callers, anonymous ones and a foreign app on one connection (the
-// runtime may multiplex): each answer must be for exactly its own caller.
+// runtime may multiplex), after an invocation whose WX_OPENID scf-go-lib
+// left in the process environment: each answer must be for exactly its own
+// caller, and no anonymous one may be served as the stale caller.
 func TestSCFGo1ConcurrentInvocations(t *testing.T) {
 	s := startSCF(t, map[string]string{"CALLSIGN_RATE_LIMITS": "usersig=1000/1m:1000,auth.fail=1000/1m:1000"})
+	first := s.call(t, `{"action":"usersig","data":{}}`, wxEnv("oStale", testWeChat))
+	if !first.OK {
+		t.Fatalf("first invocation refused: %+v", first.Error)
+	}
+	secrets := []string{checkUserSig(t, first.Data, deriveUserID(t, "oStale")).UserSig}
 	callers := []struct {
 		env      map[string]string
 		wantUser string // "" means refused as unauthenticated
@@ -945,26 +937,25 @@ func TestSCFGo1ConcurrentInvocations(t *testing.T) {
 	}
 	type pending struct {
 		caller int
-		resp   *scfResponse
+		resp   *messages.InvokeResponse
 		call   *rpc.Call
 	}
 	var calls []pending
-	for i := range 48 {
+	for i := range 64 {
 		c := i % len(callers)
-		req := scfRequest{
+		req := messages.InvokeRequest{
 			Payload:       []byte(`{"action":"usersig","data":{}}`),
 			RequestId:     fmt.Sprintf("conc-%d", i),
-			Deadline:      scfTimestamp{Seconds: time.Now().Add(30 * time.Second).Unix()},
+			Deadline:      messages.InvokeRequest_Timestamp{Seconds: time.Now().Add(30 * time.Second).Unix()},
 			TimeLimitInMs: 30000,
 		}
 		if env := callers[c].env; env != nil {
 			b, _ := json.Marshal(env)
 			req.Environment = string(b)
 		}
-		resp := &scfResponse{}
+		resp := &messages.InvokeResponse{}
 		calls = append(calls, pending{caller: c, resp: resp, call: s.c.Go("Function.Invoke", &req, resp, nil)})
 	}
-	var secrets []string
 	for i, p := range calls {
 		select {
 		case <-p.call.Done:

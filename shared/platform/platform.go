@@ -1,6 +1,6 @@
 // Package platform runs callsign's application on whichever platform the
 // process finds itself on: AWS Lambda (Runtime API), a Tencent SCF / CloudBase
-// Go1 event function (net/rpc), an SCF / CloudBase Web function (HTTP on
+// Go1 event function (net/rpc, served by scf-go-lib), an SCF / CloudBase Web function (HTTP on
 // port 9000), or the local development server.
 //
 // Detect reads only platform-provided variables, so the same binary runs
@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/platform/awslambda"
@@ -72,7 +71,7 @@ const (
 	// EnvLambdaRuntimeAPI is set by AWS Lambda custom runtimes (host:port).
 	EnvLambdaRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
 	// EnvSCFServerPort is the port a Go1 event function serves net/rpc on.
-	EnvSCFServerPort = "_LAMBDA_SERVER_PORT"
+	EnvSCFServerPort = scf.EnvServerPort
 	// EnvTencentRunEnv is "SCF" inside Tencent SCF and CloudBase functions.
 	EnvTencentRunEnv = "TENCENTCLOUD_RUNENV"
 )
@@ -108,15 +107,15 @@ type Options struct {
 	LocalAddr string
 	// WebAddr is the Web function's address; empty means DefaultWebAddr.
 	WebAddr string
-	// Getenv reads platform variables (the Go1 port); nil means os.Getenv.
-	Getenv func(string) string
 	// Logger receives the adapters' logs; nil discards.
 	Logger *slog.Logger
 }
 
 // Run serves app on opts.Kind until ctx is done and returns nil, or returns
 // the error that stopped it from serving. On Lambda a failure to reach the
-// Runtime API ends the process inside aws-lambda-go.
+// Runtime API ends the process inside aws-lambda-go; on SCF a failure to
+// listen on _LAMBDA_SERVER_PORT (read from the process environment) ends it
+// inside scf-go-lib.
 func Run(ctx context.Context, app App, opts Options) error {
 	if app == nil {
 		return errors.New("platform: no application to run")
@@ -125,17 +124,13 @@ func Run(ctx context.Context, app App, opts Options) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	getenv := opts.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
 	switch opts.Kind {
 	case KindLambda:
 		logger.Info("serving", "platform", opts.Kind.String())
 		return awslambda.Start(ctx, app, logger)
 	case KindSCF:
 		logger.Info("serving", "platform", opts.Kind.String())
-		if err := scf.ListenAndServe(ctx, getenv(EnvSCFServerPort), app, scf.Options{Logger: logger}); err != nil {
+		if err := scf.Start(ctx, app, scf.Options{Logger: logger}); err != nil {
 			return fmt.Errorf("platform: scf: %w", err)
 		}
 		return nil

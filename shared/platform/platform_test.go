@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/platform"
 	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
@@ -51,6 +53,7 @@ func TestKindString(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	t.Setenv(platform.EnvSCFServerPort, "")
 	app := &apptest.App{}
 	tests := []struct {
 		name string
@@ -60,7 +63,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"no app", nil, platform.Options{Kind: platform.KindLocal}, "platform: no application to run"},
 		{"unknown kind", app, platform.Options{}, "platform: unknown platform kind 0"},
-		{"scf without port", app, platform.Options{Kind: platform.KindSCF, Getenv: func(string) string { return "" }},
+		{"scf without port", app, platform.Options{Kind: platform.KindSCF},
 			"platform: scf: scf: _LAMBDA_SERVER_PORT must be set to a TCP port number"},
 		{"bad local addr", app, platform.Options{Kind: platform.KindLocal, LocalAddr: "127.0.0.1:bad"}, "platform: web: listening on 127.0.0.1:bad: "},
 	}
@@ -132,17 +135,15 @@ func TestRunHTTPKinds(t *testing.T) {
 	}
 }
 
+// TestRunSCF serves through scf-go-lib, which reads the port from the
+// process environment and listens on 0.0.0.0 for the rest of the test
+// process (its listener cannot be closed); cancelling Run returns nil.
 func TestRunSCF(t *testing.T) {
 	port := strconv.Itoa(freePort(t))
-	stop := runUntilCancel(t, &apptest.App{}, platform.Options{Kind: platform.KindSCF, Getenv: func(k string) string {
-		if k == "_LAMBDA_SERVER_PORT" {
-			return port
-		}
-		return ""
-	}})
+	t.Setenv(platform.EnvSCFServerPort, port)
+	stop := runUntilCancel(t, &apptest.App{}, platform.Options{Kind: platform.KindSCF})
 	c := rpc.NewClient(dialRetry(t, "127.0.0.1:"+port))
-	type ping struct{}
-	if err := c.Call("Function.Ping", &ping{}, &ping{}); err != nil {
+	if err := c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
 	c.Close()

@@ -1,14 +1,33 @@
 // Package scf serves callsign as a Tencent SCF event function on the Go1
 // runtime, which is also how CloudBase runs Go cloud functions for
-// wx.cloud.callFunction. It implements the runtime's net/rpc protocol itself
-// (tencentyun/scf-go-lib is not available from the module proxy, and it
-// copies each invocation's environment into the process with os.Setenv,
-// leaking one caller's WeChat identity into the next invocation).
+// wx.cloud.callFunction. The runtime protocol (Go net/rpc on
+// 0.0.0.0:$_LAMBDA_SERVER_PORT, Function.Ping and Function.Invoke with the
+// cloudfunction/messages wire types) is served by Tencent's own runtime
+// library, github.com/tencentyun/scf-go-lib: Start hands a Handler to
+// cloudfunction.StartHandler, and the library calls Handler.Invoke once per
+// invocation with a context carrying that invocation's
+// functioncontext.FunctionContext.
 //
-// The process listens on 0.0.0.0:$_LAMBDA_SERVER_PORT; the platform calls
-// Function.Ping and Function.Invoke. Each invocation's Environment JSON is
-// decoded into a map that lives only for that call; nothing is ever written
-// to or read from the process environment.
+// The Handler sits at that layer, behind the library's decoding, because
+// three things the library does must not reach callsign:
+//
+//   - It copies every invocation's Environment into the process with
+//     os.Setenv and never removes it, so a warm instance still holds the
+//     previous caller's WX_OPENID when the next invocation carries none.
+//     The Handler reads identity only from the Environment map of the
+//     invocation's own FunctionContext (decoded fresh by the library for
+//     each call) and never from the process environment.
+//   - It builds the invocation context with context.WithDeadline from the
+//     request's Deadline even when that is zero, which gives an already
+//     expired context. The Handler detaches from that context's
+//     cancellation (keeping its values) and applies its own timeout: the
+//     time left until the Deadline on the adapter's clock, else
+//     TimeLimitInMs, else DefaultTimeout (see Timeout).
+//   - It answers a panic with the panic value printed into the error
+//     message. The Handler recovers every panic of the App itself and
+//     panics again with a PanicError, whose text names only the value's
+//     type; the library then answers with that text, a stack trace and
+//     ShouldExit set, so the instance is recycled.
 //
 // Invoke tells the payload kinds apart by their top-level keys, in order:
 //
@@ -26,10 +45,10 @@
 //     {"statusCode":N,"headers":{...},"body":"..."} plus
 //     "isBase64Encoded":true for binary bodies.
 //
-// Any other payload is an invocation error (resp.Error, Type "EventError").
-// The event body is caller-controlled in every case: HTTP events carry no
-// CloudBase identity (only their Authorization header), and only the
-// callFunction path reads the Environment.
+// Any other payload is an invocation error of type "EventError". The event
+// body is caller-controlled in every case: HTTP events carry no CloudBase
+// identity (only their Authorization header), and only the callFunction path
+// reads the Environment.
 //
 // An invocation whose Environment carries WX_OPENID comes from a
 // mini-program through callFunction, so its whole payload is the client's
@@ -37,6 +56,12 @@
 // one is refused with an EventError, because its requestContext.sourceIp,
 // x-scf-remote-addr and other "platform" members would be chosen by the
 // client (and would key the per-IP limits on failed authentication).
+//
+// The library's events package is used for the API Gateway request context.
+// Its APIGatewayRequest and APIGatewayResponse are not: they carry one value
+// per header, reject numeric query values, drop isBase64Encoded on requests,
+// and cannot answer repeated response headers; the library has no Function
+// URL type.
 package scf
 
 import (
@@ -48,12 +73,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/rpc"
+	"os"
 	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+	"github.com/tencentyun/scf-go-lib/events"
+	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/identity"
@@ -67,24 +97,16 @@ type App interface {
 	Do(ctx context.Context, a api.Action) []byte
 }
 
+// EnvServerPort is the process variable holding the TCP port the runtime
+// connects to; scf-go-lib reads it from the process environment itself.
+const EnvServerPort = "_LAMBDA_SERVER_PORT"
+
 // DefaultTimeout bounds an invocation whose request carries neither a
 // Deadline nor a TimeLimitInMs; it is SCF's maximum event-function timeout.
 const DefaultTimeout = 900 * time.Second
 
-// Error types reported in InvokeResponse_Error.Type.
-const (
-	// ErrorTypeEvent: the payload is not a shape this function serves.
-	ErrorTypeEvent = "EventError"
-	// ErrorTypeEnvironment: the request's Environment is not a JSON object.
-	ErrorTypeEnvironment = "EnvironmentError"
-	// ErrorTypeClientContext: the request's ClientContext is not JSON.
-	ErrorTypeClientContext = "ClientContextError"
-	// ErrorTypeDeadline: the invocation ran past its deadline.
-	ErrorTypeDeadline = "DeadlineExceeded"
-)
-
 // EventError reports a payload the adapter cannot serve. Its message never
-// contains payload content.
+// contains payload content. scf-go-lib reports it with Type "EventError".
 type EventError struct {
 	// Reason says what is wrong, in fixed words.
 	Reason string
@@ -93,124 +115,142 @@ type EventError struct {
 // Error implements error.
 func (e *EventError) Error() string { return "scf: " + e.Reason }
 
-// Options configure a Function.
+// DeadlineError reports an invocation that ran past its timeout; the
+// adapter answers with it even when the App does not return. scf-go-lib
+// reports it with Type "DeadlineError".
+type DeadlineError struct{}
+
+// Error implements error.
+func (*DeadlineError) Error() string { return "scf: invocation deadline exceeded" }
+
+// PanicError is the value the Handler panics with after recovering a panic
+// of the App, so that scf-go-lib answers with ShouldExit set. It names the
+// recovered value's type, never the value. scf-go-lib reports it with Type
+// "PanicError".
+type PanicError struct {
+	// ValueType is the type of the recovered panic value.
+	ValueType string
+}
+
+// Error implements error; scf-go-lib prints the panic value with %v, which
+// uses this text.
+func (e *PanicError) Error() string {
+	return "scf: the function panicked (panic value of type " + e.ValueType + ")"
+}
+
+// Options configure a Handler.
 type Options struct {
 	// Logger receives one debug line per invocation and warnings for
 	// rejected payloads; nil discards. Payloads and the Environment are
 	// never logged.
 	Logger *slog.Logger
-	// Now is the clock used when a request carries no Deadline; nil means
-	// time.Now.
+	// Now is the adapter's clock, which turns a request's Deadline into a
+	// timeout; nil means time.Now.
 	Now func() time.Time
 }
 
-// Function is the RPC receiver registered as "Function". It is safe for
-// concurrent use: the runtime may issue overlapping calls on one connection.
-type Function struct {
-	app    App
-	logger *slog.Logger
-	now    func() time.Time
+// Handler serves invocations for scf-go-lib; it implements
+// cloudfunction.Handler. It is safe for concurrent use: the runtime may
+// issue overlapping calls on one connection.
+type Handler struct {
+	app      App
+	logger   *slog.Logger
+	now      func() time.Time
+	inflight sync.WaitGroup
 }
 
-// NewFunction returns the RPC receiver serving app.
-func NewFunction(app App, opts Options) *Function {
-	f := &Function{app: app, logger: opts.Logger, now: opts.Now}
-	if f.logger == nil {
-		f.logger = slog.New(slog.DiscardHandler)
+var _ cloudfunction.Handler = (*Handler)(nil)
+
+// NewHandler returns the Handler serving app.
+func NewHandler(app App, opts Options) *Handler {
+	h := &Handler{app: app, logger: opts.Logger, now: opts.Now}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
 	}
-	if f.now == nil {
-		f.now = time.Now
+	if h.now == nil {
+		h.now = time.Now
 	}
-	return f
+	return h
 }
 
-// Ping answers the runtime's liveness check.
-func (f *Function) Ping(_ *PingRequest, resp *PingResponse) error {
-	*resp = PingResponse{}
-	return nil
+// unsetDeadline is the deadline scf-go-lib gives the invocation context
+// when the request's Deadline is zero: time.Unix(0, 0).
+var unsetDeadline = time.Unix(0, 0)
+
+// Timeout is how long an invocation may run from now. deadline is the
+// request's absolute Deadline as scf-go-lib put it on the invocation
+// context; the zero time or the Unix epoch means the request carried none.
+// Then TimeLimitInMs applies when positive, else DefaultTimeout. A deadline
+// already past gives a timeout <= 0. now must come from the adapter's
+// clock: the result goes to context.WithTimeout, so that one clock measures
+// the time left.
+func Timeout(deadline time.Time, timeLimitInMs int32, now time.Time) time.Duration {
+	if !deadline.IsZero() && !deadline.Equal(unsetDeadline) {
+		return deadline.Sub(now)
+	}
+	if timeLimitInMs > 0 {
+		return time.Duration(timeLimitInMs) * time.Millisecond
+	}
+	return DefaultTimeout
 }
 
-// Invoke serves one invocation. It always returns nil: failures travel in
-// resp.Error, and a panic becomes an Error with ShouldExit set.
-func (f *Function) Invoke(req *InvokeRequest, resp *InvokeResponse) error {
-	*resp = InvokeResponse{}
-	ctx, cancel := context.WithDeadline(context.Background(), f.deadline(req))
+// outcome is what the goroutine running the App reports.
+type outcome struct {
+	payload   []byte
+	err       error
+	panicType string
+}
+
+// Invoke serves one invocation; scf-go-lib calls it with a context
+// carrying the invocation's FunctionContext. Failures are returned as
+// errors, which the library answers as InvokeResponse_Error{Message, Type};
+// a panic of the App is re-raised as a *PanicError (see the package
+// documentation).
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	h.inflight.Add(1)
+	defer h.inflight.Done()
+	fc, ok := functioncontext.FromContext(ctx)
+	if !ok {
+		return nil, &EventError{Reason: "invocation without a function context"}
+	}
+	deadline, _ := ctx.Deadline()
+	timeout := Timeout(deadline, fc.TimeLimitInMs, h.now())
+	// WithoutCancel keeps the FunctionContext but drops the library's
+	// deadline, which is already past when the request had none.
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if req.RequestId != "" {
-		ctx = api.WithRequestID(ctx, req.RequestId)
+	if fc.RequestID != "" {
+		ictx = api.WithRequestID(ictx, fc.RequestID)
 	}
-	if len(bytes.TrimSpace(req.ClientContext)) > 0 && !json.Valid(req.ClientContext) {
-		resp.Error = &InvokeResponse_Error{Message: "scf: ClientContext is not valid JSON", Type: ErrorTypeClientContext}
-		return nil
-	}
-	env, err := DecodeEnvironment(req.Environment)
-	if err != nil {
-		resp.Error = &InvokeResponse_Error{Message: err.Error(), Type: ErrorTypeEnvironment}
-		return nil
-	}
+	// fc.Environment is this invocation's own map, decoded by the library
+	// for this call; the process environment is never consulted.
+	env := fc.Environment
 
-	type result struct {
-		payload []byte
-		err     *InvokeResponse_Error
-	}
-	done := make(chan result, 1)
+	done := make(chan outcome, 1)
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
-				f.logger.Error("scf invocation panicked", "requestID", req.RequestId, "panicType", typeName(v))
-				done <- result{err: panicError(v)}
+				h.logger.Error("scf invocation panicked", "requestID", fc.RequestID, "panicType", typeName(v), "stack", stack())
+				done <- outcome{panicType: typeName(v)}
 			}
 		}()
-		payload, err := f.handle(ctx, req.RequestId, req.Payload, env)
-		if err != nil {
-			done <- result{err: &InvokeResponse_Error{Message: err.Error(), Type: errorType(err)}}
-			return
-		}
-		done <- result{payload: payload}
+		p, err := h.handle(ictx, fc.RequestID, payload, env, timeout)
+		done <- outcome{payload: p, err: err}
 	}()
 	select {
-	case r := <-done:
-		resp.Payload, resp.Error = r.payload, r.err
-	case <-ctx.Done():
-		f.logger.Warn("scf invocation deadline exceeded", "requestID", req.RequestId)
-		resp.Error = &InvokeResponse_Error{Message: "scf: invocation deadline exceeded", Type: ErrorTypeDeadline}
-	}
-	return nil
-}
-
-// deadline is the request's Deadline, or now + TimeLimitInMs when it has
-// none, or now + DefaultTimeout when it has neither.
-func (f *Function) deadline(req *InvokeRequest) time.Time {
-	if req.Deadline.Seconds != 0 || req.Deadline.Nanos != 0 {
-		return time.Unix(req.Deadline.Seconds, req.Deadline.Nanos).UTC()
-	}
-	if req.TimeLimitInMs > 0 {
-		return f.now().Add(time.Duration(req.TimeLimitInMs) * time.Millisecond)
-	}
-	return f.now().Add(DefaultTimeout)
-}
-
-// DecodeEnvironment decodes an invocation's Environment (JSON object text)
-// into a fresh map. String members are kept; members of other JSON types are
-// dropped, since environment values are strings. An empty Environment gives
-// an empty map. The error never quotes the input.
-func DecodeEnvironment(s string) (map[string]string, error) {
-	env := map[string]string{}
-	if len(bytes.TrimSpace([]byte(s))) == 0 {
-		return env, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil || raw == nil {
-		return nil, errors.New("scf: Environment is not a JSON object")
-	}
-	for k, v := range raw {
-		var str string
-		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &str) == nil {
-			env[k] = str
+	case o := <-done:
+		if o.panicType != "" {
+			panic(&PanicError{ValueType: o.panicType})
 		}
+		return o.payload, o.err
+	case <-ictx.Done():
+		h.logger.Warn("scf invocation deadline exceeded", "requestID", fc.RequestID)
+		return nil, &DeadlineError{}
 	}
-	return env, nil
 }
+
+// wait blocks until no invocation is in flight.
+func (h *Handler) wait() { h.inflight.Wait() }
 
 // CloudBaseContext returns the trusted CloudBase caller context from one
 // invocation's environment, or nil when the invocation carries neither
@@ -284,25 +324,25 @@ func present(m json.RawMessage) bool {
 	return len(t) > 0 && string(t) != "null"
 }
 
-func (f *Function) handle(ctx context.Context, requestID string, payload []byte, env map[string]string) ([]byte, error) {
+func (h *Handler) handle(ctx context.Context, requestID string, payload []byte, env map[string]string, timeout time.Duration) ([]byte, error) {
 	kind, err := ClassifyPayload(payload)
 	if err != nil {
-		f.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
+		h.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
 		return nil, err
 	}
 	if kind != PayloadCallFunction && env["WX_OPENID"] != "" {
 		err := &EventError{Reason: "HTTP event in a callFunction invocation from a mini-program: the payload must carry an action"}
-		f.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
+		h.logger.Warn("scf payload rejected", "requestID", requestID, "reason", err.Error())
 		return nil, err
 	}
-	f.logger.Debug("scf invocation", "kind", kind.String(), "requestID", requestID)
+	h.logger.Debug("scf invocation", "kind", kind.String(), "requestID", requestID, "timeout", timeout)
 	switch kind {
 	case PayloadCallFunction:
-		return f.callFunction(ctx, requestID, payload, env)
+		return h.callFunction(ctx, requestID, payload, env)
 	case PayloadAPIGateway:
-		return f.apiGateway(ctx, payload)
+		return h.apiGateway(ctx, payload)
 	default:
-		return f.functionURL(ctx, payload)
+		return h.functionURL(ctx, payload)
 	}
 }
 
@@ -313,7 +353,7 @@ type callEvent struct {
 	Data   json.RawMessage `json:"data"`
 }
 
-func (f *Function) callFunction(ctx context.Context, requestID string, payload []byte, env map[string]string) ([]byte, error) {
+func (h *Handler) callFunction(ctx context.Context, requestID string, payload []byte, env map[string]string) ([]byte, error) {
 	var e callEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return nil, &EventError{Reason: "malformed callFunction payload: action must be a string"}
@@ -330,7 +370,7 @@ func (f *Function) callFunction(ctx context.Context, requestID string, payload [
 	} else {
 		clientIP = ""
 	}
-	return f.app.Do(ctx, api.Action{
+	return h.app.Do(ctx, api.Action{
 		RequestID: requestID,
 		Name:      e.Action,
 		Data:      e.Data,
@@ -352,19 +392,16 @@ func (b *flag) UnmarshalJSON(m []byte) error {
 	return nil
 }
 
-// apigwEvent is an SCF API Gateway trigger event.
+// apigwEvent is an SCF API Gateway trigger event. Its requestContext is
+// scf-go-lib's type; the other members need callsign's looser decoding.
 type apigwEvent struct {
-	RequestContext struct {
-		RequestID string `json:"requestId"`
-		SourceIP  string `json:"sourceIp"`
-		Path      string `json:"path"`
-	} `json:"requestContext"`
-	Headers         httpevent.Values `json:"headers"`
-	Body            string           `json:"body"`
-	IsBase64Encoded flag             `json:"isBase64Encoded"`
-	Path            string           `json:"path"`
-	QueryString     httpevent.Values `json:"queryString"`
-	HTTPMethod      string           `json:"httpMethod"`
+	RequestContext  events.APIGatewayRequestContext `json:"requestContext"`
+	Headers         httpevent.Values                `json:"headers"`
+	Body            string                          `json:"body"`
+	IsBase64Encoded flag                            `json:"isBase64Encoded"`
+	Path            string                          `json:"path"`
+	QueryString     httpevent.Values                `json:"queryString"`
+	HTTPMethod      string                          `json:"httpMethod"`
 }
 
 // apigwResponse is the integration response the API Gateway expects.
@@ -376,7 +413,7 @@ type apigwResponse struct {
 	Body            string         `json:"body"`
 }
 
-func (f *Function) apiGateway(ctx context.Context, payload []byte) ([]byte, error) {
+func (h *Handler) apiGateway(ctx context.Context, payload []byte) ([]byte, error) {
 	var e apigwEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return nil, &EventError{Reason: "malformed API Gateway event"}
@@ -386,7 +423,7 @@ func (f *Function) apiGateway(ctx context.Context, payload []byte) ([]byte, erro
 		path = e.RequestContext.Path
 	}
 	hdr := e.Headers.Header()
-	resp := serve(ctx, f.app, httpevent.Parts{
+	resp := serve(ctx, h.app, httpevent.Parts{
 		Method:   e.HTTPMethod,
 		Path:     path,
 		RawQuery: e.QueryString.Encode(),
@@ -416,13 +453,13 @@ type urlResponse struct {
 	IsBase64Encoded bool           `json:"isBase64Encoded,omitempty"`
 }
 
-func (f *Function) functionURL(ctx context.Context, payload []byte) ([]byte, error) {
+func (h *Handler) functionURL(ctx context.Context, payload []byte) ([]byte, error) {
 	var e urlEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return nil, &EventError{Reason: "malformed Function URL event"}
 	}
 	hdr := e.Headers.Header()
-	resp := serve(ctx, f.app, httpevent.Parts{
+	resp := serve(ctx, h.app, httpevent.Parts{
 		Method:   e.HTTPMethod,
 		Path:     e.Path,
 		RawQuery: e.QueryString.Encode(),
@@ -472,17 +509,7 @@ func marshal(v any) ([]byte, error) {
 	return b, nil
 }
 
-// errorType names an error for InvokeResponse_Error.Type.
-func errorType(err error) string {
-	var ee *EventError
-	if errors.As(err, &ee) {
-		return ErrorTypeEvent
-	}
-	return typeName(err)
-}
-
-// typeName is the name of v's type, dereferencing one pointer, as the Go1
-// runtime reports error and panic types.
+// typeName is the name of v's type, dereferencing one pointer.
 func typeName(v any) string {
 	t := reflect.TypeOf(v)
 	if t == nil {
@@ -497,102 +524,45 @@ func typeName(v any) string {
 	return t.Name()
 }
 
-// panicError converts a recovered panic value into an invocation error that
-// asks the runtime to recycle the instance. It carries the value's type and
-// the stack, never the value.
-func panicError(v any) *InvokeResponse_Error {
+// stack lists the panicking goroutine's frames as "function file:line",
+// from inside a deferred recover: code locations only, no values.
+func stack() []string {
 	pcs := make([]uintptr, 32)
 	n := runtime.Callers(3, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
-	var stack []*InvokeResponse_Error_StackFrame
+	var out []string
 	for {
 		fr, more := frames.Next()
-		stack = append(stack, &InvokeResponse_Error_StackFrame{Path: fr.File, Line: int32(fr.Line), Label: fr.Function})
+		out = append(out, fr.Function+" "+fr.File+":"+strconv.Itoa(fr.Line))
 		if !more {
-			break
+			return out
 		}
-	}
-	return &InvokeResponse_Error{
-		// The panic value itself could hold anything, so it is not echoed.
-		Message:    "scf: the function panicked",
-		Type:       typeName(v),
-		StackTrace: stack,
-		ShouldExit: true,
 	}
 }
 
-// ListenAndServe listens on 0.0.0.0:port (the runtime's
-// _LAMBDA_SERVER_PORT) and serves the Go1 protocol until ctx is done. It
-// refuses to start when port is empty or not a TCP port number.
-func ListenAndServe(ctx context.Context, port string, app App, opts Options) error {
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return errors.New("scf: _LAMBDA_SERVER_PORT must be set to a TCP port number")
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(n)))
-	if err != nil {
-		return fmt.Errorf("scf: listening: %w", err)
-	}
-	return Serve(ctx, ln, app, opts)
-}
+// started guards Start: scf-go-lib registers its receiver on net/rpc's
+// process-wide DefaultServer, which accepts one "Function" service.
+var started atomic.Bool
 
-// Serve serves the Go1 protocol on ln with a private rpc.Server (never
-// rpc.DefaultServer) until ctx is done; it then closes ln and every
-// connection, waits for their handlers, and returns nil. An Accept failure
-// other than shutdown is returned.
-func Serve(ctx context.Context, ln net.Listener, app App, opts Options) error {
-	srv := rpc.NewServer()
-	if err := srv.RegisterName("Function", NewFunction(app, opts)); err != nil {
-		ln.Close()
-		return fmt.Errorf("scf: registering the RPC service: %w", err)
+// Start serves app as a Go1 event function until ctx is done, then waits
+// for in-flight invocations and returns nil. It refuses to start when
+// _LAMBDA_SERVER_PORT (read from the process environment, as scf-go-lib
+// reads it) is not a TCP port number, and when called a second time in the
+// process. The listener belongs to scf-go-lib (cloudfunction.StartHandler
+// on 0.0.0.0:$_LAMBDA_SERVER_PORT, rpc.DefaultServer); it cannot be closed,
+// and a failure to listen ends the process inside the library with a
+// log.Fatal line.
+func Start(ctx context.Context, app App, opts Options) error {
+	port := os.Getenv(EnvServerPort)
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return errors.New("scf: " + EnvServerPort + " must be set to a TCP port number")
 	}
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	stop := context.AfterFunc(ctx, func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	defer stop()
-	var retErr error
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() == nil {
-				retErr = fmt.Errorf("scf: accepting: %w", err)
-				ln.Close()
-			}
-			break
-		}
-		mu.Lock()
-		if ctx.Err() != nil {
-			mu.Unlock()
-			conn.Close()
-			break
-		}
-		conns[conn] = struct{}{}
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			srv.ServeConn(conn)
-			mu.Lock()
-			delete(conns, conn)
-			mu.Unlock()
-		}()
+	if !started.CompareAndSwap(false, true) {
+		return errors.New("scf: the Go1 runtime is already serving in this process")
 	}
-	mu.Lock()
-	for c := range conns {
-		c.Close()
-	}
-	mu.Unlock()
-	wg.Wait()
-	return retErr
+	h := NewHandler(app, opts)
+	go cloudfunction.StartHandler(h)
+	<-ctx.Done()
+	h.wait()
+	return nil
 }

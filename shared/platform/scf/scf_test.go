@@ -1,103 +1,93 @@
 package scf_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/gob"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/rpc"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tencentyun/scf-go-lib/cloudfunction"
+	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+	"github.com/tencentyun/scf-go-lib/functioncontext"
+
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
+	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
 	"github.com/callsign-dev/callsign/shared/platform/scf"
 )
 
-// The client's own copies of the wire types: different type names, same
-// field names and types, as the SCF runtime declares them.
-type (
-	cPing      struct{}
-	cPong      struct{}
-	cTimestamp struct{ Seconds, Nanos int64 }
-	cRequest   struct {
-		Payload []byte
-		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
-		RequestId string
-		//lint:ignore ST1003 wire-format field name of the SCF Go1 protocol
-		TraceId               string
-		Deadline              cTimestamp
-		InvokedFunctionUnique string
-		ClientContext         []byte
-		Namespace             string
-		FunctionName          string
-		FunctionVersion       string
-		MemoryLimitInMb       int32
-		TimeLimitInMs         int32
-		Environment           string
-		TencentcloudRegion    string
-		TencentcloudAppID     string
-		TencentcloudUin       string
-		FunctionTrace         string
-	}
-	cFrame struct {
-		Path  string
-		Line  int32
-		Label string
-	}
-	cError struct {
-		Message    string
-		Type       string
-		StackTrace []*cFrame
-		ShouldExit bool
-	}
-	cResponse struct {
-		Payload []byte
-		Error   *cError
-	}
-)
+// The tests drive scf-go-lib's own server (cloudfunction.StartHandler, with
+// its Function.Invoke decoding, os.Setenv and panic recovery) over a real
+// net/rpc connection built on its messages types. The library serves
+// net/rpc's process-wide DefaultServer and cannot be stopped, so TestMain
+// starts it once; each test installs its own scf.Handler behind the
+// router. Tests in this package therefore do not run in parallel.
 
-// startServer serves app on a loopback listener and returns a connected
-// client. Everything is stopped at the end of the test.
-func startServer(t testing.TB, app scf.App, opts scf.Options) *rpc.Client {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- scf.Serve(ctx, ln, app, opts) }()
-	c, err := rpc.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve returned %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-	})
-	return c
+// router is the cloudfunction.Handler the library serves: it hands every
+// invocation to the Handler of the running test.
+type router struct{ h atomic.Pointer[scf.Handler] }
+
+func (r *router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return r.h.Load().Invoke(ctx, payload)
 }
 
-func call(t *testing.T, c *rpc.Client, req cRequest) cResponse {
+var (
+	lib    router
+	libURL string // 127.0.0.1:port of the library's listener
+)
+
+func TestMain(m *testing.M) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scf test: free port:", err)
+		os.Exit(1)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	os.Setenv(scf.EnvServerPort, port)
+	lib.h.Store(scf.NewHandler(&apptest.App{}, scf.Options{}))
+	go cloudfunction.StartHandler(&lib)
+	libURL = "127.0.0.1:" + port
+	os.Exit(m.Run())
+}
+
+// serve installs a Handler for app and returns a client connected to the
+// library's server, closed at the end of the test.
+func serve(t testing.TB, app scf.App, opts scf.Options) *rpc.Client {
 	t.Helper()
-	var resp cResponse
+	lib.h.Store(scf.NewHandler(app, opts))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", libURL, time.Second)
+		if err == nil {
+			c := rpc.NewClient(conn)
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dial %s: %v", libURL, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// call invokes with a 3 s TimeLimitInMs when the request sets no limit.
+func call(t *testing.T, c *rpc.Client, req messages.InvokeRequest) messages.InvokeResponse {
+	t.Helper()
+	var resp messages.InvokeResponse
 	if req.Deadline.Seconds == 0 && req.TimeLimitInMs == 0 {
 		req.TimeLimitInMs = 3000
 	}
@@ -116,17 +106,32 @@ func env(t *testing.T, m map[string]string) string {
 	return string(b)
 }
 
+// libCtx is an invocation context as scf-go-lib hands it to the Handler,
+// for tests that call Handler.Invoke directly. It has no deadline, so the
+// Handler's timeout is TimeLimitInMs.
+func libCtx(fc functioncontext.FunctionContext) context.Context {
+	return functioncontext.NewContext(context.Background(), &fc)
+}
+
 func TestPing(t *testing.T) {
-	c := startServer(t, &apptest.App{}, scf.Options{})
-	var pong cPong
-	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
+	c := serve(t, &apptest.App{}, scf.Options{})
+	var pong messages.PingResponse
+	if err := c.Call("Function.Ping", &messages.PingRequest{}, &pong); err != nil {
 		t.Fatalf("Function.Ping: %v", err)
 	}
 }
 
+// TestCallFunctionIdentityPerInvocation: each step's identity comes from its
+// own Environment. scf-go-lib leaves every earlier invocation's variables in
+// the process environment (checked at the end, so the test shows the stale
+// values were there to be misused), and none of them is ever used.
 func TestCallFunctionIdentityPerInvocation(t *testing.T) {
+	for _, k := range []string{"WX_OPENID", "WX_APPID", "WX_UNIONID", "SOURCE", "WX_CLIENTIP", "TCB_SOURCE_IP"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
 	app := &apptest.App{}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	payload := []byte(`{"action":"usersig","data":{"userID":"victim"},"userInfo":{"openId":"oVICTIM","appId":"wxEVIL"}}`)
 	steps := []struct {
 		env  map[string]string
@@ -139,9 +144,10 @@ func TestCallFunctionIdentityPerInvocation(t *testing.T) {
 		{map[string]string{"SOURCE": "wx_client"}, nil, ""},
 		{map[string]string{"WX_APPID": "wxTEST"}, &identity.CloudBaseContext{AppID: "wxTEST"}, ""},
 		{map[string]string{"WX_OPENID": "oB", "TCB_SOURCE_IP": "2001:db8::5"}, &identity.CloudBaseContext{OpenID: "oB"}, "2001:db8::5"},
+		{map[string]string{}, nil, ""},
 	}
 	for i, s := range steps {
-		req := cRequest{Payload: payload, RequestId: "req-" + string(rune('a'+i))}
+		req := messages.InvokeRequest{Payload: payload, RequestId: "req-" + string(rune('a'+i))}
 		if s.env != nil {
 			req.Environment = env(t, s.env)
 		}
@@ -161,45 +167,68 @@ func TestCallFunctionIdentityPerInvocation(t *testing.T) {
 			t.Errorf("step %d: call = %+v", i, got)
 		}
 	}
-	for _, k := range []string{"WX_OPENID", "WX_APPID", "WX_UNIONID", "SOURCE", "WX_API_TOKEN"} {
-		if v, ok := os.LookupEnv(k); ok {
-			t.Errorf("process environment has %s=%q", k, v)
+	// The library polluted the process environment; the adapter did not
+	// read it (steps 2, 3 and 6 would otherwise have found oA or oB).
+	want := map[string]string{"WX_OPENID": "oB", "WX_APPID": "wxTEST", "WX_UNIONID": "uA", "SOURCE": "wx_client", "WX_API_TOKEN": "secret"}
+	for k, v := range want {
+		if got := os.Getenv(k); got != v {
+			t.Errorf("process environment %s = %q, want the stale %q scf-go-lib leaves there", k, got, v)
 		}
 	}
 }
 
+// TestConcurrentInvocationsKeepTheirIdentity overlaps 64 invocations on one
+// connection, after one that left WX_OPENID in the process environment:
+// every answer is for exactly its own caller, and anonymous ones stay
+// anonymous.
 func TestConcurrentInvocationsKeepTheirIdentity(t *testing.T) {
 	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
-		id := ""
+		id := "-none-"
 		if a.Credentials.CloudBase != nil {
 			id = a.Credentials.CloudBase.OpenID
 		}
 		b, _ := json.Marshal(map[string]string{"openid": id})
 		return b
 	}}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
+	if resp := call(t, c, messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `{"WX_OPENID":"oSTALE","WX_APPID":"wxTEST"}`}); string(resp.Payload) != `{"openid":"oSTALE"}` {
+		t.Fatalf("first invocation: %s %+v", resp.Payload, resp.Error)
+	}
+	if os.Getenv("WX_OPENID") != "oSTALE" {
+		t.Fatal("scf-go-lib did not leave the stale WX_OPENID in the process environment; the test would prove nothing")
+	}
+	const n = 64
 	var wg sync.WaitGroup
-	for i := range 20 {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			openid := ""
-			req := cRequest{Payload: []byte(`{"action":"usersig"}`), TimeLimitInMs: 3000}
-			if i%2 == 0 {
-				openid = "o" + strings.Repeat("x", i+1)
-				req.Environment = `{"WX_OPENID":"` + openid + `"}`
+			want := "-none-"
+			req := messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), RequestId: fmt.Sprintf("conc-%d", i), TimeLimitInMs: 3000}
+			switch i % 4 {
+			case 0:
+				want = fmt.Sprintf("o%d", i)
+				req.Environment = `{"WX_OPENID":"` + want + `","WX_APPID":"wxTEST"}`
+			case 1:
+				req.Environment = `{"SOURCE":"wx_client"}`
+			case 2:
+				want = ""
+				req.Environment = `{"WX_APPID":"wxTEST"}`
 			}
-			var resp cResponse
+			var resp messages.InvokeResponse
 			if err := c.Call("Function.Invoke", &req, &resp); err != nil {
-				t.Errorf("Invoke: %v", err)
+				t.Errorf("Invoke %d: %v", i, err)
 				return
 			}
-			if want := `{"openid":"` + openid + `"}`; string(resp.Payload) != want {
-				t.Errorf("call %d got %s, want %s", i, resp.Payload, want)
+			if w := `{"openid":"` + want + `"}`; string(resp.Payload) != w || resp.Error != nil {
+				t.Errorf("invocation %d got %s %+v, want %s", i, resp.Payload, resp.Error, w)
 			}
 		}()
 	}
 	wg.Wait()
+	if got := len(app.Calls()); got != n+1 {
+		t.Errorf("App saw %d calls, want %d", got, n+1)
+	}
 }
 
 func TestAPIGatewayEvent(t *testing.T) {
@@ -210,13 +239,13 @@ func TestAPIGatewayEvent(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"error":{"code":"unauthenticated","message":"m"}}`))
 	}}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	payload := `{"requestContext":{"serviceId":"service-1","path":"/","httpMethod":"POST","requestId":"gw-1","identity":{"secretId":"x"},"sourceIp":"203.0.113.5","stage":"release"},
  "headers":{"content-type":"application/json","authorization":"Bearer abc","host":"service-1.gz.apigw.tencentcs.com"},
  "body":"` + base64.StdEncoding.EncodeToString([]byte(`{"ttlSeconds":5}`)) + `","isBase64Encoded":true,
  "pathParameters":{},"queryStringParameters":{},"headerParameters":{},"stageVariables":{"stage":"release"},
  "path":"/v1/usersig","queryString":{"x":"y","a":["b","c"],"flag":true,"n":7,"off":false},"httpMethod":"POST"}`
-	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "scf-1", Environment: `{"WX_APPID":"wxSHOULDNOTAPPEAR","SCF_NAMESPACE":"default"}`})
+	resp := call(t, c, messages.InvokeRequest{Payload: []byte(payload), RequestId: "scf-1", Environment: `{"WX_APPID":"wxSHOULDNOTAPPEAR","SCF_NAMESPACE":"default"}`})
 	if resp.Error != nil {
 		t.Fatalf("Error = %+v", resp.Error)
 	}
@@ -246,9 +275,9 @@ func TestAPIGatewayEvent(t *testing.T) {
 
 func TestFunctionURLEvent(t *testing.T) {
 	app := &apptest.App{}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	payload := `{"body":"{}","headers":{"x-scf-remote-addr":"198.51.100.20","authorization":"Bearer u"},"httpMethod":"POST","path":"/v1/usersig","queryString":{}}`
-	resp := call(t, c, cRequest{Payload: []byte(payload), RequestId: "url-1"})
+	resp := call(t, c, messages.InvokeRequest{Payload: []byte(payload), RequestId: "url-1"})
 	if resp.Error != nil {
 		t.Fatalf("Error = %+v", resp.Error)
 	}
@@ -276,8 +305,8 @@ func TestFunctionURLEvent(t *testing.T) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write([]byte{1, 2, 3})
 	}}
-	c2 := startServer(t, bin, scf.Options{})
-	resp = call(t, c2, cRequest{Payload: []byte(`{"httpMethod":"GET","path":"/x","headers":{}}`)})
+	c2 := serve(t, bin, scf.Options{})
+	resp = call(t, c2, messages.InvokeRequest{Payload: []byte(`{"httpMethod":"GET","path":"/x","headers":{}}`)})
 	if want := `{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AQID","isBase64Encoded":true}`; string(resp.Payload) != want {
 		t.Errorf("binary payload %s, want %s", resp.Payload, want)
 	}
@@ -289,7 +318,7 @@ func TestFunctionURLEvent(t *testing.T) {
 // without reaching the App.
 func TestHTTPEventFromMiniProgramRefused(t *testing.T) {
 	app := &apptest.App{}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	wx := env(t, map[string]string{"WX_OPENID": "oA", "WX_APPID": "wxTEST", "SOURCE": "wx_client"})
 	tests := []struct {
 		name    string
@@ -300,8 +329,8 @@ func TestHTTPEventFromMiniProgramRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := call(t, c, cRequest{Payload: []byte(tt.payload), Environment: wx})
-			want := cError{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
+			resp := call(t, c, messages.InvokeRequest{Payload: []byte(tt.payload), Environment: wx})
+			want := messages.InvokeResponse_Error{Message: "scf: HTTP event in a callFunction invocation from a mini-program: the payload must carry an action", Type: "EventError"}
 			if resp.Error == nil || !reflect.DeepEqual(*resp.Error, want) || resp.Payload != nil {
 				t.Errorf("response %+v %s, want %+v", resp.Error, resp.Payload, want)
 			}
@@ -314,36 +343,41 @@ func TestHTTPEventFromMiniProgramRefused(t *testing.T) {
 
 func TestHeadersNeverNull(t *testing.T) {
 	app := &apptest.App{HTTP: func(w http.ResponseWriter, r *http.Request) {}}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	tests := []struct{ payload, want string }{
 		{`{"requestContext":{},"httpMethod":"GET","path":"/healthz"}`, `{"isBase64Encoded":false,"statusCode":200,"headers":{},"body":""}`},
 		{`{"httpMethod":"GET","path":"/healthz"}`, `{"statusCode":200,"headers":{},"body":""}`},
 	}
 	for _, tt := range tests {
-		if got := call(t, c, cRequest{Payload: []byte(tt.payload)}); string(got.Payload) != tt.want {
+		if got := call(t, c, messages.InvokeRequest{Payload: []byte(tt.payload)}); string(got.Payload) != tt.want {
 			t.Errorf("payload %s, want %s", got.Payload, tt.want)
 		}
 	}
 }
 
+// TestInvocationErrors covers the adapter's refusals and the library's own
+// (an Environment or ClientContext it cannot decode never reaches the
+// Handler).
 func TestInvocationErrors(t *testing.T) {
 	app := &apptest.App{}
-	c := startServer(t, app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	tests := []struct {
 		name string
-		req  cRequest
+		req  messages.InvokeRequest
 		typ  string
 		msg  string
 	}{
-		{"unknown shape", cRequest{Payload: []byte(`{"hello":"x"}`)}, "EventError",
+		{"unknown shape", messages.InvokeRequest{Payload: []byte(`{"hello":"x"}`)}, "EventError",
 			`scf: unrecognised payload: expected a callFunction {"action":...}, API Gateway or Function URL event`},
-		{"not json", cRequest{Payload: []byte(`{oops`)}, "EventError", "scf: payload is not a JSON object of a known shape"},
-		{"empty", cRequest{}, "EventError", "scf: payload is not a JSON object of a known shape"},
-		{"action not a string", cRequest{Payload: []byte(`{"action":{"x":1}}`)}, "EventError", "scf: malformed callFunction payload: action must be a string"},
-		{"bad queryString", cRequest{Payload: []byte(`{"requestContext":{},"httpMethod":"GET","queryString":{"a":{"b":1}}}`)}, "EventError", "scf: malformed API Gateway event"},
-		{"bad environment", cRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `{"WX_OPENID":`}, "EnvironmentError", "scf: Environment is not a JSON object"},
-		{"environment array", cRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `["WX_OPENID"]`}, "EnvironmentError", "scf: Environment is not a JSON object"},
-		{"bad client context", cRequest{Payload: []byte(`{"action":"usersig"}`), ClientContext: []byte("{")}, "ClientContextError", "scf: ClientContext is not valid JSON"},
+		{"not json", messages.InvokeRequest{Payload: []byte(`{oops`)}, "EventError", "scf: payload is not a JSON object of a known shape"},
+		{"empty", messages.InvokeRequest{}, "EventError", "scf: payload is not a JSON object of a known shape"},
+		{"action not a string", messages.InvokeRequest{Payload: []byte(`{"action":{"x":1}}`)}, "EventError", "scf: malformed callFunction payload: action must be a string"},
+		{"bad queryString", messages.InvokeRequest{Payload: []byte(`{"requestContext":{},"httpMethod":"GET","queryString":{"a":{"b":1}}}`)}, "EventError", "scf: malformed API Gateway event"},
+		{"bad requestContext", messages.InvokeRequest{Payload: []byte(`{"requestContext":{"sourceIp":5},"httpMethod":"GET"}`)}, "EventError", "scf: malformed API Gateway event"},
+		{"bad environment", messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `{"WX_OPENID":`}, "SyntaxError", "unexpected end of JSON input"},
+		{"environment array", messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `["WX_OPENID"]`}, "UnmarshalTypeError", "json: cannot unmarshal array into Go value of type map[string]string"},
+		{"environment number", messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Environment: `{"WX_OPENID":"o","N":3}`}, "UnmarshalTypeError", "json: cannot unmarshal number into Go value of type string"},
+		{"bad client context", messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), ClientContext: []byte("{")}, "SyntaxError", "unexpected end of JSON input"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -358,78 +392,127 @@ func TestInvocationErrors(t *testing.T) {
 	}
 }
 
-func TestPanicSetsShouldExit(t *testing.T) {
-	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte { panic("boom: secret-looking value") }}
-	c := startServer(t, app, scf.Options{})
-	resp := call(t, c, cRequest{Payload: []byte(`{"action":"usersig"}`)})
-	if resp.Error == nil || resp.Error.Message != "scf: the function panicked" || resp.Error.Type != "string" || !resp.Error.ShouldExit || len(resp.Error.StackTrace) == 0 {
-		t.Fatalf("Error = %+v", resp.Error)
+// TestInvokeWithoutFunctionContext: the Handler serves only what scf-go-lib
+// hands it; a context without the invocation's FunctionContext has no
+// Environment to take identity from and is refused.
+func TestInvokeWithoutFunctionContext(t *testing.T) {
+	app := &apptest.App{}
+	h := scf.NewHandler(app, scf.Options{})
+	p, err := h.Invoke(context.Background(), []byte(`{"action":"usersig"}`))
+	if p != nil || err == nil || err.Error() != "scf: invocation without a function context" {
+		t.Errorf("Invoke = %s, %v", p, err)
 	}
-	found := false
-	for _, f := range resp.Error.StackTrace {
-		if strings.HasSuffix(f.Path, "scf_test.go") && f.Line > 0 && strings.Contains(f.Label, "TestPanicSetsShouldExit") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("stack trace lacks the panicking frame: %+v", resp.Error.StackTrace[0])
-	}
-	// The server keeps serving after a panic.
-	var pong cPong
-	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
-		t.Errorf("Ping after panic: %v", err)
+	if len(app.Calls()) != 0 {
+		t.Error("the App was called")
 	}
 }
 
-func TestDeadline(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	deadlines := make(chan time.Time, 1)
-	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
-		d, _ := ctx.Deadline()
-		deadlines <- d
-		return []byte(`{"ok":true}`)
-	}}
-	c := startServer(t, app, scf.Options{Now: func() time.Time { return now }})
-	far := time.Now().Add(time.Hour).Truncate(time.Second)
+// TestPanicAnswersWithoutTheValue: the library would print the panic value
+// into the answer; the adapter's PanicError names only its type, the answer
+// asks the runtime to recycle the instance, and the server keeps serving.
+func TestPanicAnswersWithoutTheValue(t *testing.T) {
+	var logs testlog.Buffer
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte { panic("boom: secret-looking value") }}
+	c := serve(t, app, scf.Options{Logger: logs.JSONLogger()})
+	resp := call(t, c, messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), RequestId: "panic-1"})
+	if resp.Error == nil || resp.Error.Message != "scf: the function panicked (panic value of type string)" || resp.Error.Type != "PanicError" ||
+		!resp.Error.ShouldExit || len(resp.Error.StackTrace) == 0 || resp.Payload != nil {
+		t.Fatalf("Error = %+v, payload %s", resp.Error, resp.Payload)
+	}
+	for _, f := range resp.Error.StackTrace {
+		if strings.Contains(f.Path+f.Label, "boom") {
+			t.Errorf("stack frame carries the panic value: %+v", f)
+		}
+	}
+	out := logs.String()
+	if strings.Contains(out, "boom") || !strings.Contains(out, `"msg":"scf invocation panicked","requestID":"panic-1","panicType":"string","stack":[`) ||
+		!strings.Contains(out, "TestPanicAnswersWithoutTheValue") {
+		t.Errorf("log does not locate the panic without its value:\n%s", out)
+	}
+	var pong messages.PingResponse
+	if err := c.Call("Function.Ping", &messages.PingRequest{}, &pong); err != nil {
+		t.Errorf("Ping after panic: %v", err)
+	}
+	if resp := call(t, c, messages.InvokeRequest{Payload: []byte(`{"httpMethod":"GET","path":"/healthz"}`)}); resp.Error != nil {
+		t.Errorf("invocation after panic: %+v", resp.Error)
+	}
+}
+
+// TestTimeout pins the timeout arithmetic with a fixed instant from
+// testclock; the result is a duration, so the instant never meets a timer.
+func TestTimeout(t *testing.T) {
+	now := testclock.New(time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)).Now()
 	tests := []struct {
-		name string
-		req  cRequest
-		want time.Time
+		name     string
+		deadline time.Time
+		limitMs  int32
+		want     time.Duration
 	}{
-		{"explicit deadline", cRequest{Deadline: cTimestamp{Seconds: far.Unix(), Nanos: 5}}, far.Add(5)},
-		{"time limit", cRequest{TimeLimitInMs: 1500}, now.Add(1500 * time.Millisecond)},
+		{"deadline ahead", now.Add(90*time.Second + 7), 3000, 90*time.Second + 7},
+		{"deadline wins over the limit", now.Add(time.Second), 900000, time.Second},
+		{"deadline passed", now.Add(-2 * time.Second), 3000, -2 * time.Second},
+		{"deadline now", now, 3000, 0},
+		{"zero Deadline as scf-go-lib passes it: the limit", time.Unix(0, 0).UTC(), 1500, 1500 * time.Millisecond},
+		{"zero Deadline in local time", time.Unix(0, 0), 1500, 1500 * time.Millisecond},
+		{"no deadline: the limit", time.Time{}, 2, 2 * time.Millisecond},
+		{"neither: SCF's maximum", time.Unix(0, 0).UTC(), 0, 900 * time.Second},
+		{"negative limit: SCF's maximum", time.Time{}, -1, scf.DefaultTimeout},
+		{"one nanosecond after the epoch is a deadline", time.Unix(0, 1), 1500, time.Unix(0, 1).Sub(now)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.req.Payload = []byte(`{"action":"usersig"}`)
-			var resp cResponse
-			if err := c.Call("Function.Invoke", &tt.req, &resp); err != nil {
-				t.Fatal(err)
-			}
-			if got := <-deadlines; !got.Equal(tt.want) {
-				t.Errorf("ctx deadline %v, want %v", got, tt.want)
+			if got := scf.Timeout(tt.deadline, tt.limitMs, now); got != tt.want {
+				t.Errorf("Timeout = %v, want %v", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestDefaultDeadline(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	var got time.Time
-	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
-		got, _ = ctx.Deadline()
-		return []byte(`{}`)
-	}}
-	f := scf.NewFunction(app, scf.Options{Now: func() time.Time { return now }})
-	var resp scf.InvokeResponse
-	if err := f.Invoke(&scf.InvokeRequest{Payload: []byte(`{"action":"x"}`)}, &resp); err != nil || resp.Error != nil {
-		t.Fatalf("Invoke: %v %+v", err, resp.Error)
+// TestDeadlineThroughTheLibrary checks which timeout each request gets
+// (read exactly from the debug line) and that the App's context is live:
+// scf-go-lib's own context for a zero Deadline is already expired. Only the
+// real clock is involved: request deadlines are real instants.
+func TestDeadlineThroughTheLibrary(t *testing.T) {
+	var logs testlog.Buffer
+	type seen struct {
+		live, hasDeadline bool
 	}
-	if want := now.Add(scf.DefaultTimeout); !got.Equal(want) {
-		t.Errorf("deadline %v, want %v", got, want)
+	got := make(chan seen, 1)
+	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
+		_, ok := ctx.Deadline()
+		got <- seen{live: ctx.Err() == nil, hasDeadline: ok}
+		return []byte(`{"ok":true}`)
+	}}
+	c := serve(t, app, scf.Options{Logger: logs.JSONLogger()})
+	tests := []struct {
+		name    string
+		req     messages.InvokeRequest
+		timeout string // the debug line's "timeout" in nanoseconds; "" when not exact
+	}{
+		{"zero Deadline: TimeLimitInMs", messages.InvokeRequest{RequestId: "d1", TimeLimitInMs: 1500}, "1500000000"},
+		{"zero Deadline, no limit: SCF's maximum", messages.InvokeRequest{RequestId: "d2"}, "900000000000"},
+		{"deadline an hour ahead", messages.InvokeRequest{RequestId: "d3", TimeLimitInMs: 1, Deadline: messages.InvokeRequest_Timestamp{Seconds: time.Now().Add(time.Hour).Unix()}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Payload = []byte(`{"action":"usersig"}`)
+			var resp messages.InvokeResponse
+			if err := c.Call("Function.Invoke", &tt.req, &resp); err != nil || resp.Error != nil {
+				t.Fatalf("Invoke: %v %+v", err, resp.Error)
+			}
+			if s := <-got; !s.live || !s.hasDeadline {
+				t.Errorf("App context live=%v hasDeadline=%v", s.live, s.hasDeadline)
+			}
+			line := `"requestID":"` + tt.req.RequestId + `","timeout":`
+			if !strings.Contains(logs.String(), line+tt.timeout) {
+				t.Errorf("no %s%s in\n%s", line, tt.timeout, logs.String())
+			}
+		})
 	}
 }
 
+// TestDeadlineExceeded: a request whose deadline has passed is answered
+// with a DeadlineError at once, although the App never returns by itself.
 func TestDeadlineExceeded(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
@@ -437,226 +520,99 @@ func TestDeadlineExceeded(t *testing.T) {
 		<-release // ignores ctx: the adapter must still answer at the deadline
 		return []byte(`{"ok":true}`)
 	}}
-	f := scf.NewFunction(app, scf.Options{})
+	c := serve(t, app, scf.Options{})
 	past := time.Now().Add(-time.Second)
-	var resp scf.InvokeResponse
-	err := f.Invoke(&scf.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Deadline: scf.InvokeRequest_Timestamp{Seconds: past.Unix()}}, &resp)
-	if err != nil || resp.Error == nil || resp.Error.Type != "DeadlineExceeded" || resp.Error.Message != "scf: invocation deadline exceeded" || resp.Payload != nil {
-		t.Errorf("Invoke = %v, %+v", err, resp.Error)
+	resp := call(t, c, messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), Deadline: messages.InvokeRequest_Timestamp{Seconds: past.Unix()}, TimeLimitInMs: 3000})
+	want := messages.InvokeResponse_Error{Message: "scf: invocation deadline exceeded", Type: "DeadlineError"}
+	if resp.Error == nil || !reflect.DeepEqual(*resp.Error, want) || resp.Payload != nil {
+		t.Errorf("response %+v %s, want %+v", resp.Error, resp.Payload, want)
 	}
 }
 
-func TestDecodeEnvironment(t *testing.T) {
-	tests := []struct {
-		in   string
-		want map[string]string
-		err  bool
-	}{
-		{"", map[string]string{}, false},
-		{"  ", map[string]string{}, false},
-		{`{"WX_OPENID":"o1","N":3,"B":true,"X":null}`, map[string]string{"WX_OPENID": "o1"}, false},
-		{`null`, nil, true},
-		{`[]`, nil, true},
-		{`"s"`, nil, true},
-	}
-	for _, tt := range tests {
-		got, err := scf.DecodeEnvironment(tt.in)
-		if (err != nil) != tt.err || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("DecodeEnvironment(%q) = %v, %v", tt.in, got, err)
-		}
-	}
-}
-
-func TestListenAndServeNeedsPort(t *testing.T) {
-	for _, port := range []string{"", "abc", "0", "70000"} {
-		err := scf.ListenAndServe(context.Background(), port, &apptest.App{}, scf.Options{})
+func TestStartNeedsPort(t *testing.T) {
+	for _, port := range []string{"", "abc", "0", "70000", "+80", "080"} {
+		t.Setenv(scf.EnvServerPort, port)
+		err := scf.Start(context.Background(), &apptest.App{}, scf.Options{})
 		if err == nil || err.Error() != "scf: _LAMBDA_SERVER_PORT must be set to a TCP port number" {
-			t.Errorf("ListenAndServe(%q) = %v", port, err)
+			t.Errorf("Start with port %q = %v", port, err)
 		}
-	}
-}
-
-func TestServeStopsOnCancel(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- scf.Serve(ctx, ln, &apptest.App{}, scf.Options{}) }()
-	c, err := rpc.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var pong cPong
-	if err := c.Call("Function.Ping", &cPing{}, &pong); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve = %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return")
-	}
-	if err := c.Call("Function.Ping", &cPing{}, &pong); err == nil {
-		t.Error("connection still served after shutdown")
 	}
 }
 
 func FuzzSCFPayload(f *testing.F) {
-	seeds := []struct{ payload, env string }{
-		{`{"action":"usersig","data":{}}`, `{"WX_OPENID":"o","WX_APPID":"wx"}`},
-		{`{"requestContext":{"sourceIp":"1.2.3.4"},"httpMethod":"POST","path":"/v1/usersig","queryString":{"a":["b"],"c":true},"headers":{"h":"v"},"body":"e30=","isBase64Encoded":true}`, ``},
-		{`{"httpMethod":"GET","path":"%zz","headers":{"x-scf-remote-addr":"::1"},"queryString":{"x":"y"}}`, `{}`},
-		{`{"action":1}`, `[]`},
-		{`null`, `null`},
-		{`{"requestContext":null,"httpMethod":null,"action":null}`, `{"A":1}`},
+	seeds := []struct {
+		payload string
+		env     map[string]string
+	}{
+		{`{"action":"usersig","data":{}}`, map[string]string{"WX_OPENID": "o", "WX_APPID": "wx"}},
+		{`{"requestContext":{"sourceIp":"1.2.3.4"},"httpMethod":"POST","path":"/v1/usersig","queryString":{"a":["b"],"c":true},"headers":{"h":"v"},"body":"e30=","isBase64Encoded":true}`, nil},
+		{`{"httpMethod":"GET","path":"%zz","headers":{"x-scf-remote-addr":"::1"},"queryString":{"x":"y"}}`, map[string]string{}},
+		{`{"action":1}`, nil},
+		{`null`, nil},
+		{`{"requestContext":null,"httpMethod":null,"action":null}`, map[string]string{"A": "1"}},
 	}
 	for _, s := range seeds {
-		f.Add([]byte(s.payload), s.env)
+		openid := s.env["WX_OPENID"]
+		f.Add([]byte(s.payload), openid)
 	}
-	fn := scf.NewFunction(&apptest.App{}, scf.Options{})
-	f.Fuzz(func(t *testing.T, payload []byte, environment string) {
+	h := scf.NewHandler(&apptest.App{}, scf.Options{})
+	f.Fuzz(func(t *testing.T, payload []byte, openid string) {
 		kind, cerr := scf.ClassifyPayload(payload)
-		var resp scf.InvokeResponse
-		if err := fn.Invoke(&scf.InvokeRequest{Payload: payload, Environment: environment, TimeLimitInMs: 5000}, &resp); err != nil {
-			t.Fatalf("Invoke returned %v", err)
+		fc := functioncontext.FunctionContext{TimeLimitInMs: 5000, Environment: map[string]string{}}
+		if openid != "" {
+			fc.Environment["WX_OPENID"] = openid
 		}
-		if resp.Error != nil {
-			if resp.Error.ShouldExit {
-				t.Fatalf("panic: %s", resp.Error.Message)
-			}
+		var (
+			out []byte
+			err error
+		)
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("Invoke panicked: %v", v)
+				}
+			}()
+			out, err = h.Invoke(libCtx(fc), payload)
+		}()
+		if err != nil {
 			return
 		}
 		if cerr != nil {
 			t.Fatalf("Classify failed (%v) but Invoke succeeded", cerr)
 		}
-		if !json.Valid(resp.Payload) {
-			t.Fatalf("%v: payload is not JSON: %q", kind, resp.Payload)
+		if !json.Valid(out) {
+			t.Fatalf("%v: payload is not JSON: %q", kind, out)
 		}
-		if kind != scf.PayloadCallFunction && !strings.Contains(string(resp.Payload), `"headers":{`) {
-			t.Fatalf("%v: headers missing or null: %s", kind, resp.Payload)
+		if kind != scf.PayloadCallFunction && !strings.Contains(string(out), `"headers":{`) {
+			t.Fatalf("%v: headers missing or null: %s", kind, out)
 		}
 	})
 }
 
-// BenchmarkInvoke measures one callFunction invocation in process and over
-// a loopback net/rpc connection (gob encoding both ways) around a trivial
-// App.
+// BenchmarkInvoke measures one callFunction invocation: the Handler alone,
+// and through scf-go-lib over a loopback net/rpc connection (gob both ways,
+// the library's decoding) around a trivial App.
 func BenchmarkInvoke(b *testing.B) {
 	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte { return []byte(`{"ok":true,"data":{}}`) }}
-	req := cRequest{Payload: []byte(`{"action":"usersig","data":{}}`), Environment: `{"WX_OPENID":"oA","WX_APPID":"wxTEST"}`, TimeLimitInMs: 3000}
-	b.Run("in-process", func(b *testing.B) {
-		f := scf.NewFunction(app, scf.Options{})
-		sreq := &scf.InvokeRequest{Payload: req.Payload, Environment: req.Environment, TimeLimitInMs: req.TimeLimitInMs}
+	req := messages.InvokeRequest{Payload: []byte(`{"action":"usersig","data":{}}`), Environment: `{"WX_OPENID":"oA","WX_APPID":"wxTEST"}`, TimeLimitInMs: 3000}
+	b.Run("handler", func(b *testing.B) {
+		h := scf.NewHandler(app, scf.Options{})
+		ctx := libCtx(functioncontext.FunctionContext{TimeLimitInMs: 3000, Environment: map[string]string{"WX_OPENID": "oA", "WX_APPID": "wxTEST"}})
 		b.ReportAllocs()
 		for b.Loop() {
-			var resp scf.InvokeResponse
-			f.Invoke(sreq, &resp)
-			if resp.Error != nil {
-				b.Fatal(resp.Error.Message)
+			if _, err := h.Invoke(ctx, req.Payload); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("net-rpc", func(b *testing.B) {
-		c := startServer(b, app, scf.Options{})
+	b.Run("scf-go-lib-net-rpc", func(b *testing.B) {
+		c := serve(b, app, scf.Options{})
 		b.ReportAllocs()
 		for b.Loop() {
-			var resp cResponse
+			var resp messages.InvokeResponse
 			if err := c.Call("Function.Invoke", &req, &resp); err != nil || resp.Error != nil {
 				b.Fatal(err, resp.Error)
 			}
 		}
 	})
-}
-
-// TestWireTypes pins every wire type to the field names and Go types of the
-// SCF Go1 protocol (team handbook, runtimes.md §2.2). gob silently drops a
-// field whose name differs, so a typo in a field the adapter does not use
-// would otherwise go unnoticed.
-func TestWireTypes(t *testing.T) {
-	tests := []struct {
-		typ  reflect.Type
-		want []string
-	}{
-		{reflect.TypeFor[scf.PingRequest](), nil},
-		{reflect.TypeFor[scf.PingResponse](), nil},
-		{reflect.TypeFor[scf.InvokeRequest_Timestamp](), []string{"Seconds int64", "Nanos int64"}},
-		{reflect.TypeFor[scf.InvokeRequest](), []string{
-			"Payload []uint8", "RequestId string", "TraceId string", "Deadline scf.InvokeRequest_Timestamp",
-			"InvokedFunctionUnique string", "ClientContext []uint8", "Namespace string", "FunctionName string",
-			"FunctionVersion string", "MemoryLimitInMb int32", "TimeLimitInMs int32", "Environment string",
-			"TencentcloudRegion string", "TencentcloudAppID string", "TencentcloudUin string", "FunctionTrace string",
-		}},
-		{reflect.TypeFor[scf.InvokeResponse](), []string{"Payload []uint8", "Error *scf.InvokeResponse_Error"}},
-		{reflect.TypeFor[scf.InvokeResponse_Error](), []string{
-			"Message string", "Type string", "StackTrace []*scf.InvokeResponse_Error_StackFrame", "ShouldExit bool",
-		}},
-		{reflect.TypeFor[scf.InvokeResponse_Error_StackFrame](), []string{"Path string", "Line int32", "Label string"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.typ.Name(), func(t *testing.T) {
-			var got []string
-			for i := range tt.typ.NumField() {
-				f := tt.typ.Field(i)
-				got = append(got, f.Name+" "+f.Type.String())
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("fields\n %q\nwant\n %q", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestWireRoundTrip sends a request with every field set, encoded from the
-// client's own type declarations, and checks that the server's types
-// receive each value (and the reverse for a response), as gob does on the
-// wire.
-func TestWireRoundTrip(t *testing.T) {
-	in := cRequest{
-		Payload: []byte(`{"action":"usersig"}`), RequestId: "r", TraceId: "t",
-		Deadline: cTimestamp{Seconds: 1795780800, Nanos: 7}, InvokedFunctionUnique: "u",
-		ClientContext: []byte(`{}`), Namespace: "ns", FunctionName: "fn", FunctionVersion: "$LATEST",
-		MemoryLimitInMb: 128, TimeLimitInMs: 3000, Environment: `{"WX_OPENID":"o"}`,
-		TencentcloudRegion: "ap-guangzhou", TencentcloudAppID: "1250000000", TencentcloudUin: "100000000001", FunctionTrace: "ft",
-	}
-	var got scf.InvokeRequest
-	gobRoundTrip(t, in, &got)
-	want := scf.InvokeRequest{
-		Payload: in.Payload, RequestId: "r", TraceId: "t",
-		Deadline: scf.InvokeRequest_Timestamp{Seconds: 1795780800, Nanos: 7}, InvokedFunctionUnique: "u",
-		ClientContext: in.ClientContext, Namespace: "ns", FunctionName: "fn", FunctionVersion: "$LATEST",
-		MemoryLimitInMb: 128, TimeLimitInMs: 3000, Environment: `{"WX_OPENID":"o"}`,
-		TencentcloudRegion: "ap-guangzhou", TencentcloudAppID: "1250000000", TencentcloudUin: "100000000001", FunctionTrace: "ft",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("server received\n%+v\nwant\n%+v", got, want)
-	}
-
-	out := scf.InvokeResponse{Payload: []byte(`{}`), Error: &scf.InvokeResponse_Error{
-		Message: "m", Type: "T", ShouldExit: true,
-		StackTrace: []*scf.InvokeResponse_Error_StackFrame{{Path: "p.go", Line: 12, Label: "main.f"}},
-	}}
-	var back cResponse
-	gobRoundTrip(t, out, &back)
-	wantBack := cResponse{Payload: []byte(`{}`), Error: &cError{Message: "m", Type: "T", ShouldExit: true,
-		StackTrace: []*cFrame{{Path: "p.go", Line: 12, Label: "main.f"}}}}
-	if !reflect.DeepEqual(back, wantBack) {
-		t.Errorf("client received %+v (error %+v), want %+v", back, back.Error, wantBack)
-	}
-}
-
-func gobRoundTrip(t *testing.T, in, out any) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(in); err != nil {
-		t.Fatalf("gob encode: %v", err)
-	}
-	if err := gob.NewDecoder(&buf).Decode(out); err != nil {
-		t.Fatalf("gob decode: %v", err)
-	}
 }
