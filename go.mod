@@ -20,6 +20,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common v1.3.212
 	github.com/tencentyun/scf-go-lib v0.0.0-20230904103145-13c9a7eeca80
+	github.com/tencentyun/tls-sig-api-v2-golang v1.4.0
 	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
 )
