@@ -5,7 +5,8 @@
 //   - a fake AWS Lambda Runtime API (httptest) for the Lambda adapter;
 //   - a net/rpc client built on scf-go-lib's own cloudfunction/messages
 //     wire types, for the SCF / CloudBase Go1 adapter (served by scf-go-lib);
-//   - plain HTTP for the SCF Web function mode.
+//   - plain HTTP for the SCF Web function mode;
+//   - AWS's Runtime Interface Emulator (rie_test.go).
 //
 // Everything listens on and connects to 127.0.0.1 only (the SCF Go1 mode
 // binds 0.0.0.0 as the platform requires; the client dials loopback).
@@ -142,11 +143,11 @@ type proc struct {
 	err    error
 }
 
-// start runs binary name with env; the process is killed when the test ends.
-func start(tb testing.TB, name string, env map[string]string) *proc {
+// start runs binary name from binDir with args and env; the process is killed when the test ends.
+func start(tb testing.TB, name string, env map[string]string, args ...string) *proc {
 	tb.Helper()
 	p := &proc{output: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name))
+	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
@@ -1075,43 +1076,63 @@ func TestStartupFailure(t *testing.T) {
 
 // --- cold start ----------------------------------------------------------------
 
-// BenchmarkColdStart measures process start → first successful UserSig
-// through the fake Lambda Runtime API, for the usersig binary. Run with
+// BenchmarkColdStart measures process start → first successful UserSig for
+// the usersig binary, two ways in one run:
+//
+//   - fake-runtime-api: the binary polls the test's fake Runtime API;
+//   - rie: the first invoke through AWS's Runtime Interface Emulator, which
+//     starts the binary; init-ms is the mean durationMs of the RIE's own
+//     INIT REPORT line (bootstrap start → runtime ready, measured by AWS's
+//     code).
+//
+// Run with
 //
 //	go test ./functions -run '^$' -bench ColdStart -benchtime 20x
 func BenchmarkColdStart(b *testing.B) {
 	event := v2Event("POST", "/v1/usersig", "203.0.113.200", map[string]string{"content-type": "application/json"}, map[string]string{"sub": "cold-start-user"}, "{}")
-	for b.Loop() {
-		b.StopTimer()
-		api := newRuntimeAPI(b)
-		env := baseEnv()
-		env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
-		id := fmt.Sprintf("cold-%d", api.seq.Add(1))
-		ch := make(chan runtimeResult, 1)
-		api.mu.Lock()
-		api.waiting[id] = ch
-		api.mu.Unlock()
-		api.queue <- invocation{id: id, event: []byte(event)}
-		b.StartTimer()
+	b.Run("fake-runtime-api", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			api := newRuntimeAPI(b)
+			env := baseEnv()
+			env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
+			id := fmt.Sprintf("cold-%d", api.seq.Add(1))
+			ch := make(chan runtimeResult, 1)
+			api.mu.Lock()
+			api.waiting[id] = ch
+			api.mu.Unlock()
+			api.queue <- invocation{id: id, event: []byte(event)}
+			b.StartTimer()
 
-		p := start(b, "usersig", env)
-		var res runtimeResult
-		select {
-		case res = <-ch:
-		case <-time.After(waitLimit):
-			b.Fatalf("no response; output:\n%s", p.output)
-		}
+			p := start(b, "usersig", env)
+			var res runtimeResult
+			select {
+			case res = <-ch:
+			case <-time.After(waitLimit):
+				b.Fatalf("no response; output:\n%s", p.output)
+			}
 
-		b.StopTimer()
-		var r struct {
-			StatusCode int `json:"statusCode"`
+			b.StopTimer()
+			var r struct {
+				StatusCode int `json:"statusCode"`
+			}
+			if res.kind != "response" || json.Unmarshal(res.body, &r) != nil || r.StatusCode != 200 {
+				b.Fatalf("cold start response %s %s", res.kind, res.body)
+			}
+			p.kill()
+			b.StartTimer()
 		}
-		if res.kind != "response" || json.Unmarshal(res.body, &r) != nil || r.StatusCode != 200 {
-			b.Fatalf("cold start response %s %s", res.kind, res.body)
+	})
+	b.Run("rie", func(b *testing.B) {
+		buildRIE(b)
+		var total float64
+		n := 0
+		for b.Loop() {
+			total += rieColdStart(b, event)
+			n++
 		}
-		p.kill()
-		b.StartTimer()
-	}
+		b.ReportMetric(total/float64(n), "init-ms")
+	})
 }
 
 // TestBase64RequestBodyReachesTheAPI checks a Function URL event whose body
