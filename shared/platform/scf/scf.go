@@ -153,10 +153,12 @@ type Options struct {
 // cloudfunction.Handler. It is safe for concurrent use: the runtime may
 // issue overlapping calls on one connection.
 type Handler struct {
-	app      App
-	logger   *slog.Logger
-	now      func() time.Time
-	inflight sync.WaitGroup
+	app    App
+	logger *slog.Logger
+	now    func() time.Time
+	// draining is read-locked by every invocation and write-locked by
+	// drain, which so waits for the running ones and holds back new ones.
+	draining sync.RWMutex
 }
 
 var _ cloudfunction.Handler = (*Handler)(nil)
@@ -207,8 +209,8 @@ type outcome struct {
 // a panic of the App is re-raised as a *PanicError (see the package
 // documentation).
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	h.inflight.Add(1)
-	defer h.inflight.Done()
+	h.draining.RLock()
+	defer h.draining.RUnlock()
 	fc, ok := functioncontext.FromContext(ctx)
 	if !ok {
 		return nil, &EventError{Reason: "invocation without a function context"}
@@ -249,8 +251,10 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 }
 
-// wait blocks until no invocation is in flight.
-func (h *Handler) wait() { h.inflight.Wait() }
+// drain waits for the invocations in flight and holds every later one
+// back for good: the process is about to exit, and scf-go-lib's listener
+// cannot be closed.
+func (h *Handler) drain() { h.draining.Lock() }
 
 // CloudBaseContext returns the trusted CloudBase caller context from one
 // invocation's environment, or nil when the invocation carries neither
@@ -545,7 +549,7 @@ func stack() []string {
 var started atomic.Bool
 
 // Start serves app as a Go1 event function until ctx is done, then waits
-// for in-flight invocations and returns nil. It refuses to start when
+// for the invocations in flight, holds back any later one, and returns nil. It refuses to start when
 // _LAMBDA_SERVER_PORT (read from the process environment, as scf-go-lib
 // reads it) is not a TCP port number, and when called a second time in the
 // process. The listener belongs to scf-go-lib (cloudfunction.StartHandler
@@ -563,6 +567,6 @@ func Start(ctx context.Context, app App, opts Options) error {
 	h := NewHandler(app, opts)
 	go cloudfunction.StartHandler(h)
 	<-ctx.Done()
-	h.wait()
+	h.drain()
 	return nil
 }
