@@ -1,5 +1,5 @@
 // End-to-end tests of the real function binaries. TestMain builds
-// ./functions/usersig and ./functions/callsign with -tags lambda.norpc, then
+// ./functions/{usersig,calls,session,callsign} with -tags lambda.norpc, then
 // the tests run them as subprocesses behind emulated runtimes:
 //
 //   - a fake AWS Lambda Runtime API (httptest) for the Lambda adapter;
@@ -73,7 +73,7 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	for _, name := range []string{"usersig", "callsign"} {
+	for _, name := range []string{"usersig", "calls", "session", "callsign"} {
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(dir, name), "./functions/"+name)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

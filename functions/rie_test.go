@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/usersig"
 )
 
 // riePackage is the RIE's main package, named by go.mod's tool directive.
@@ -165,6 +167,21 @@ type rieHTTP struct {
 	IsBase64Encoded bool              `json:"isBase64Encoded"`
 }
 
+// rieInvokeHTTP invokes r with an HTTP event and decodes the function's
+// HTTP response, which must carry the JSON content type and the request ID.
+func rieInvokeHTTP(t *testing.T, r *rie, id, event string) rieHTTP {
+	t.Helper()
+	status, body := r.invoke(t, id, event)
+	var resp rieHTTP
+	if status != 200 || json.Unmarshal(body, &resp) != nil {
+		t.Fatalf("RIE answered %d %s", status, body)
+	}
+	if resp.Headers["X-Request-Id"] != id || resp.Headers["Content-Type"] != "application/json; charset=utf-8" || resp.IsBase64Encoded {
+		t.Errorf("headers %v base64 %v, want X-Request-Id %s", resp.Headers, resp.IsBase64Encoded, id)
+	}
+	return resp
+}
+
 // TestRIE runs the usersig binary under the RIE for each event shape the
 // Lambda adapter serves, then a binary that cannot start. The subtests run
 // one after another.
@@ -173,15 +190,7 @@ func TestRIE(t *testing.T) {
 	var secrets []string
 	httpInvoke := func(t *testing.T, id, event string) rieHTTP {
 		t.Helper()
-		status, body := r.invoke(t, id, event)
-		var resp rieHTTP
-		if status != 200 || json.Unmarshal(body, &resp) != nil {
-			t.Fatalf("RIE answered %d %s", status, body)
-		}
-		if resp.Headers["X-Request-Id"] != id || resp.Headers["Content-Type"] != "application/json; charset=utf-8" || resp.IsBase64Encoded {
-			t.Errorf("headers %v base64 %v, want X-Request-Id %s", resp.Headers, resp.IsBase64Encoded, id)
-		}
-		return resp
+		return rieInvokeHTTP(t, r, id, event)
 	}
 
 	t.Run("http api v2", func(t *testing.T) {
@@ -270,6 +279,55 @@ func TestRIE(t *testing.T) {
 		t.Errorf("%d INIT REPORT lines, want at most 1: the instance stays warm", len(ds))
 	}
 	r.p.assertClean(t, secrets...)
+
+	// The other two AWS functions, each under its own RIE: its own
+	// operation is served, another function's is not.
+	t.Run("calls and session binaries", func(t *testing.T) {
+		caller := "auth0|rie-caller"
+		claims := map[string]string{"sub": caller}
+		jsonType := map[string]string{"content-type": "application/json"}
+		tests := []struct {
+			name, event   string
+			status        int
+			code          string // error.code; "" for success
+			notServedPath string
+		}{
+			{"calls", v2Event("POST", "/v1/calls", "203.0.113.81", jsonType, claims, `{"type":"video","userIDList":["`+deriveUserID(t, "auth0|rie-callee")+`"]}`), 200, "", "/v1/usersig"},
+			{"session", v2Event("POST", "/v1/session", "203.0.113.82", jsonType, nil, `{}`), 400, "invalid_request", "/v1/calls"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				fr := startRIE(t, tt.name, nil)
+				resp := rieInvokeHTTP(t, fr, "rie-"+tt.name+"-1", tt.event)
+				var secrets []string
+				if tt.code != "" {
+					if resp.StatusCode != tt.status || errorCode(t, []byte(resp.Body)) != tt.code {
+						t.Errorf("status %d body %s, want %d %q", resp.StatusCode, resp.Body, tt.status, tt.code)
+					}
+				} else {
+					var created struct {
+						PrivateMapKey string `json:"privateMapKey"`
+						CallToken     string `json:"callToken"`
+					}
+					if resp.StatusCode != tt.status || json.Unmarshal([]byte(resp.Body), &created) != nil {
+						t.Fatalf("status %d body %s, want %d", resp.StatusCode, resp.Body, tt.status)
+					}
+					secrets = append(secrets, created.PrivateMapKey, created.CallToken)
+					if tk, err := usersig.Decode(created.PrivateMapKey); err != nil || tk.Identifier != deriveUserID(t, caller) || tk.PrivateMap == nil {
+						t.Errorf("caller's PrivateMapKey %+v: %v", tk, err)
+					}
+				}
+				resp = rieInvokeHTTP(t, fr, "rie-"+tt.name+"-2", v2Event("POST", tt.notServedPath, "203.0.113.83", jsonType, claims, "{}"))
+				if resp.StatusCode != 404 || errorCode(t, []byte(resp.Body)) != "not_found" {
+					t.Errorf("%s on %s: status %d body %s", tt.notServedPath, tt.name, resp.StatusCode, resp.Body)
+				}
+				if ds := initDurations(t, waitOutput(t, fr.p, "INIT REPORT(")); len(ds) != 1 {
+					t.Errorf("INIT REPORT durations %v, want one", ds)
+				}
+				fr.p.assertClean(t, secrets...)
+			})
+		}
+	})
 
 	// A binary that cannot start exits 1 during INIT: the RIE reports the
 	// failed init and answers the invoke with 502 and no body.
