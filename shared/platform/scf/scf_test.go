@@ -34,7 +34,9 @@ import (
 // net/rpc connection built on its messages types. The library serves
 // net/rpc's process-wide DefaultServer and cannot be stopped, so TestMain
 // starts it once; each test installs its own scf.Handler behind the
-// router. Tests in this package therefore do not run in parallel.
+// router. Tests in this package therefore do not run in parallel. The
+// library listens on 0.0.0.0 (as the platform requires) on a port first
+// picked free on loopback; the client dials 127.0.0.1 only.
 
 // router is the cloudfunction.Handler the library serves: it hands every
 // invocation to the Handler of the running test.
