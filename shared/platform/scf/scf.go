@@ -99,8 +99,8 @@ type Options struct {
 	// rejected payloads; nil discards. Payloads and the Environment are
 	// never logged.
 	Logger *slog.Logger
-	// Now is the clock used when a request carries no Deadline; nil means
-	// time.Now.
+	// Now is the clock that turns a request's absolute Deadline into the
+	// time left; nil means time.Now. It is the only clock the adapter reads.
 	Now func() time.Time
 }
 
@@ -134,7 +134,7 @@ func (f *Function) Ping(_ *PingRequest, resp *PingResponse) error {
 // resp.Error, and a panic becomes an Error with ShouldExit set.
 func (f *Function) Invoke(req *InvokeRequest, resp *InvokeResponse) error {
 	*resp = InvokeResponse{}
-	ctx, cancel := context.WithDeadline(context.Background(), f.deadline(req))
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout(req))
 	defer cancel()
 	if req.RequestId != "" {
 		ctx = api.WithRequestID(ctx, req.RequestId)
@@ -178,16 +178,23 @@ func (f *Function) Invoke(req *InvokeRequest, resp *InvokeResponse) error {
 	return nil
 }
 
-// deadline is the request's Deadline, or now + TimeLimitInMs when it has
-// none, or now + DefaultTimeout when it has neither.
-func (f *Function) deadline(req *InvokeRequest) time.Time {
+// timeout is the time this invocation may run: the request's Deadline less
+// now, or TimeLimitInMs when it has no Deadline, or DefaultTimeout when it
+// has neither.
+//
+// It is a duration, not an instant, because a context measures deadlines on
+// the real clock: an instant computed from an injected clock would expire
+// at once (or never) whenever that clock is not the real one. The Deadline,
+// an absolute wall-clock time, is therefore read against f.now here, once,
+// and everything after that is relative.
+func (f *Function) timeout(req *InvokeRequest) time.Duration {
 	if req.Deadline.Seconds != 0 || req.Deadline.Nanos != 0 {
-		return time.Unix(req.Deadline.Seconds, req.Deadline.Nanos).UTC()
+		return time.Unix(req.Deadline.Seconds, req.Deadline.Nanos).Sub(f.now())
 	}
 	if req.TimeLimitInMs > 0 {
-		return f.now().Add(time.Duration(req.TimeLimitInMs) * time.Millisecond)
+		return time.Duration(req.TimeLimitInMs) * time.Millisecond
 	}
-	return f.now().Add(DefaultTimeout)
+	return DefaultTimeout
 }
 
 // DecodeEnvironment decodes an invocation's Environment (JSON object text)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
 	"github.com/callsign-dev/callsign/shared/platform/scf"
 )
@@ -381,52 +382,78 @@ func TestPanicSetsShouldExit(t *testing.T) {
 	}
 }
 
-func TestDeadline(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+// TestTimeout: the time an invocation may run is computed on the adapter's
+// one clock and handed to the context as a duration, so an injected clock
+// never meets the real one.
+func TestTimeout(t *testing.T) {
+	clock := testclock.AtEpoch()
+	f := scf.NewFunction(&apptest.App{}, scf.Options{Now: clock.Now})
+	at := func(d time.Duration) scf.InvokeRequest_Timestamp {
+		ts := clock.Now().Add(d)
+		return scf.InvokeRequest_Timestamp{Seconds: ts.Unix(), Nanos: int64(ts.Nanosecond())}
+	}
+	tests := []struct {
+		name string
+		req  scf.InvokeRequest
+		want time.Duration
+	}{
+		{"explicit deadline", scf.InvokeRequest{Deadline: at(time.Hour + 5)}, time.Hour + 5},
+		{"deadline wins over the time limit", scf.InvokeRequest{Deadline: at(2 * time.Second), TimeLimitInMs: 9000}, 2 * time.Second},
+		{"deadline passed", scf.InvokeRequest{Deadline: at(-time.Second)}, -time.Second},
+		{"time limit", scf.InvokeRequest{TimeLimitInMs: 1500}, 1500 * time.Millisecond},
+		{"neither", scf.InvokeRequest{}, scf.DefaultTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := f.Timeout(&tt.req); got != tt.want {
+				t.Errorf("Timeout = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestContextDeadline: the handler's context ends when the invocation's
+// time is up, measured on the real clock the context runs on. The bounds
+// are the instants read just before and after the call.
+func TestContextDeadline(t *testing.T) {
 	deadlines := make(chan time.Time, 1)
 	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
 		d, _ := ctx.Deadline()
 		deadlines <- d
 		return []byte(`{"ok":true}`)
 	}}
-	c := startServer(t, app, scf.Options{Now: func() time.Time { return now }})
+	c := startServer(t, app, scf.Options{})
 	far := time.Now().Add(time.Hour).Truncate(time.Second)
 	tests := []struct {
-		name string
-		req  cRequest
-		want time.Time
+		name  string
+		req   cRequest
+		after time.Duration // the deadline is this long after the call; 0: exactly far
 	}{
-		{"explicit deadline", cRequest{Deadline: cTimestamp{Seconds: far.Unix(), Nanos: 5}}, far.Add(5)},
-		{"time limit", cRequest{TimeLimitInMs: 1500}, now.Add(1500 * time.Millisecond)},
+		{"explicit deadline", cRequest{Deadline: cTimestamp{Seconds: far.Unix(), Nanos: 5}}, 0},
+		{"time limit", cRequest{TimeLimitInMs: 1500}, 1500 * time.Millisecond},
+		{"neither", cRequest{}, scf.DefaultTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.req.Payload = []byte(`{"action":"usersig"}`)
 			var resp cResponse
-			if err := c.Call("Function.Invoke", &tt.req, &resp); err != nil {
-				t.Fatal(err)
+			before := time.Now()
+			if err := c.Call("Function.Invoke", &tt.req, &resp); err != nil || resp.Error != nil {
+				t.Fatalf("Invoke: %v %+v", err, resp.Error)
 			}
-			if got := <-deadlines; !got.Equal(tt.want) {
-				t.Errorf("ctx deadline %v, want %v", got, tt.want)
+			after := time.Now()
+			got := <-deadlines
+			lo, hi := before.Add(tt.after), after.Add(tt.after)
+			if tt.after == 0 {
+				// time.Now().Sub and context.WithTimeout each read the clock
+				// once; the deadline is far, give or take the gap between them.
+				want := far.Add(5)
+				lo, hi = want.Add(-(after.Sub(before))), want.Add(after.Sub(before))
+			}
+			if got.Before(lo) || got.After(hi) {
+				t.Errorf("ctx deadline %v, want within [%v, %v]", got, lo, hi)
 			}
 		})
-	}
-}
-
-func TestDefaultDeadline(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	var got time.Time
-	app := &apptest.App{Action: func(ctx context.Context, a api.Action) []byte {
-		got, _ = ctx.Deadline()
-		return []byte(`{}`)
-	}}
-	f := scf.NewFunction(app, scf.Options{Now: func() time.Time { return now }})
-	var resp scf.InvokeResponse
-	if err := f.Invoke(&scf.InvokeRequest{Payload: []byte(`{"action":"x"}`)}, &resp); err != nil || resp.Error != nil {
-		t.Fatalf("Invoke: %v %+v", err, resp.Error)
-	}
-	if want := now.Add(scf.DefaultTimeout); !got.Equal(want) {
-		t.Errorf("deadline %v, want %v", got, want)
 	}
 }
 
