@@ -31,7 +31,10 @@ const (
 )
 
 // t0 is the fixed test clock's start.
-var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
+
+// at formats t0+d as the API writes instants (RFC 3339, UTC, seconds).
+func at(d time.Duration) string { return t0.Add(d).UTC().Format(time.RFC3339) }
 
 // clock is an injectable, adjustable clock.
 type clock = testclock.Clock

@@ -320,7 +320,7 @@ func TestTencentSSMCredentialsReadAtEachFetch(t *testing.T) {
 		"CALLSIGN_SECRET_CACHE_TTL": "10m",
 		"CALLSIGN_VERIFIERS":        "gateway",
 	})
-	clock := testclock.New(time.Now())
+	clock := testclock.AtEpoch()
 	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformSCF, Logger: slog.New(slog.DiscardHandler), Getenv: getenv, Now: clock.Now})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -376,7 +376,7 @@ func gatewayUserSig(h http.Handler, sub string) *httptest.ResponseRecorder {
 }
 
 func TestSelfTest(t *testing.T) {
-	now := time.Unix(1700000000, 0)
+	now := testclock.Epoch()
 	if err := app.SelfTest(secret.Secret{SDKAppID: testAppID, SecretKey: testKey}, now); err != nil {
 		t.Fatalf("valid secret refused: %v", err)
 	}

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/token"
 	"github.com/golang-jwt/jwt/v5"
 )
 
-var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+var testNow = testclock.Epoch()
 
 func testKeys() token.Keys { return token.KeysFor("", "trtc-secret-key-for-tests", "") }
 

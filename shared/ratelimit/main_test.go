@@ -95,7 +95,7 @@ type fakeClock = testclock.Clock
 
 // newFakeClock starts at a fixed instant.
 func newFakeClock() *fakeClock {
-	return testclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	return testclock.AtEpoch()
 }
 
 // realClock is the wall clock; Advance sleeps.

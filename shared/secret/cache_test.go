@@ -19,7 +19,7 @@ import (
 type fakeClock = testclock.Clock
 
 func newFakeClock() *fakeClock {
-	return testclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	return testclock.AtEpoch()
 }
 
 // fakeSource is a Source whose answer the test sets. With a gate, Load

@@ -4,10 +4,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 )
 
 func TestBlocklist(t *testing.T) {
-	t0 := time.Unix(1700000000, 0)
+	t0 := testclock.Epoch()
 	var b blocklist
 	if _, ok := b.blocked("a", t0); ok {
 		t.Fatal("empty list blocks")

@@ -28,7 +28,7 @@ const (
 )
 
 // t0 is the fixed test clock's start.
-var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+var t0 = testclock.Epoch()
 
 // clock is an injectable, adjustable clock.
 type clock = testclock.Clock

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -15,7 +16,7 @@ type testClaims struct {
 	Room string `json:"room"`
 }
 
-var t0 = time.Unix(1700000000, 0)
+var t0 = testclock.Epoch()
 
 func mint(t *testing.T, keys Keys, aud string, exp time.Time) string {
 	t.Helper()
