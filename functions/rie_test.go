@@ -75,6 +75,9 @@ func startRIE(tb testing.TB, name string, extra map[string]string) *rie {
 	tb.Helper()
 	buildRIE(tb)
 	emulator, runtimeAPI := "127.0.0.1:"+freePort(tb), "127.0.0.1:"+freePort(tb)
+	for runtimeAPI == emulator {
+		runtimeAPI = "127.0.0.1:" + freePort(tb)
+	}
 	env := baseEnv()
 	maps.Copy(env, extra)
 	env["AWS_LAMBDA_FUNCTION_NAME"] = "callsign-dev-" + name
