@@ -211,6 +211,31 @@ func (p *proc) assertClean(tb testing.TB, secrets ...string) {
 	}
 }
 
+// assertLogLines checks the process's real log output: at least one JSON
+// line, and every JSON line names the function and the platform exactly
+// once (counted in the raw text: a JSON decoder keeps the last of two
+// duplicate keys and would hide the repetition).
+func (p *proc) assertLogLines(tb testing.TB, function, platform string) {
+	tb.Helper()
+	n := 0
+	for line := range strings.Lines(p.output.String()) {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		n++
+		if c := strings.Count(line, `"platform":`); c != 1 || !strings.Contains(line, `"platform":"`+platform+`"`) {
+			tb.Errorf("log line names the platform %d times, want once as %q: %s", c, platform, line)
+		}
+		if c := strings.Count(line, `"function":`); c != 1 || !strings.Contains(line, `"function":"`+function+`"`) {
+			tb.Errorf("log line names the function %d times, want once as %q: %s", c, function, line)
+		}
+	}
+	if n == 0 {
+		tb.Errorf("no JSON log lines in the output:\n%s", p.output)
+	}
+}
+
 func deriveUserID(tb testing.TB, subject string) string {
 	tb.Helper()
 	d, err := identity.NewDeriver("hash", "")
@@ -299,6 +324,8 @@ type runtimeResult struct {
 type runtimeAPI struct {
 	srv     *httptest.Server
 	queue   chan invocation
+	// initErrors receives every POST /2018-06-01/runtime/init/error.
+	initErrors chan runtimeResult
 	release chan struct{}
 	seq     atomic.Int64
 
@@ -310,10 +337,11 @@ type runtimeAPI struct {
 // long polls and cuts client connections before closing, so Close never
 // waits on the runtime's /next request (the hang pitfall).
 func newRuntimeAPI(tb testing.TB) *runtimeAPI {
-	r := &runtimeAPI{queue: make(chan invocation, 16), release: make(chan struct{}), waiting: map[string]chan runtimeResult{}}
+	r := &runtimeAPI{queue: make(chan invocation, 16), initErrors: make(chan runtimeResult, 4), release: make(chan struct{}), waiting: map[string]chan runtimeResult{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", r.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/{kind}", r.post)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", r.initError)
 	r.srv = httptest.NewServer(mux)
 	tb.Cleanup(func() {
 		close(r.release)
@@ -358,6 +386,16 @@ func (r *runtimeAPI) post(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	ch <- runtimeResult{id: req.PathValue("id"), kind: kind, contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body}
+}
+
+// initError records an init error report; the Runtime API answers 202.
+func (r *runtimeAPI) initError(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	w.WriteHeader(http.StatusAccepted)
+	select {
+	case r.initErrors <- runtimeResult{kind: "init/error", contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body}:
+	default:
+	}
 }
 
 // invoke queues one event and waits for the function's post.
@@ -588,6 +626,7 @@ func TestLambda(t *testing.T) {
 		t.Fatalf("function exited: %v\n%s", p.err, p.output)
 	}
 	p.assertClean(t, secrets...)
+	p.assertLogLines(t, "usersig", "lambda")
 }
 
 // --- SCF Go1 (net/rpc) -----------------------------------------------------
@@ -925,6 +964,7 @@ func TestSCFGo1(t *testing.T) {
 		t.Fatalf("function exited: %v\n%s", s.p.err, s.p.output)
 	}
 	s.p.assertClean(t, append(secrets, "wx-api-token-not-for-logs")...)
+	s.p.assertLogLines(t, "callsign", "scf")
 }
 
 // TestSCFGo1ConcurrentInvocations overlaps callFunction invocations of
@@ -1049,6 +1089,7 @@ func TestWebFunction(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, p.output)
 	}
 	p.assertClean(t, tok, sig)
+	p.assertLogLines(t, "callsign", "web")
 }
 
 // --- start-up failures -------------------------------------------------------
@@ -1057,11 +1098,12 @@ func TestStartupFailure(t *testing.T) {
 	tests := []struct {
 		name     string
 		env      map[string]string
+		platform string
 		contains string
 	}{
-		{"invalid configuration", map[string]string{"CALLSIGN_STAGE": "bogus", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}, `"msg":"callsign: configuration failed"`},
-		{"dev verifier off the local server", map[string]string{"CALLSIGN_STAGE": "local", "CALLSIGN_VERIFIERS": "dev", "_LAMBDA_SERVER_PORT": "1"}, `"msg":"callsign: start-up failed"`},
-		{"scf port not a port", map[string]string{"_LAMBDA_SERVER_PORT": "nope"}, "_LAMBDA_SERVER_PORT must be set to a TCP port number"},
+		{"invalid configuration", map[string]string{"CALLSIGN_STAGE": "bogus", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}, "lambda", `"msg":"callsign: configuration failed"`},
+		{"dev verifier off the local server", map[string]string{"CALLSIGN_STAGE": "local", "CALLSIGN_VERIFIERS": "dev", "_LAMBDA_SERVER_PORT": "1"}, "scf", `"msg":"callsign: start-up failed"`},
+		{"scf port not a port", map[string]string{"_LAMBDA_SERVER_PORT": "nope"}, "scf", "_LAMBDA_SERVER_PORT must be set to a TCP port number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1078,6 +1120,55 @@ func TestStartupFailure(t *testing.T) {
 				t.Errorf("output does not explain the failure in one error line:\n%s", out)
 			}
 			p.assertClean(t)
+			p.assertLogLines(t, "usersig", tt.platform)
+		})
+	}
+}
+
+// TestLambdaInitError: a Lambda function that cannot start reports the
+// failure to the Runtime API (POST /2018-06-01/runtime/init/error, fixed
+// words, no secret and no configuration value) before it exits with 1.
+func TestLambdaInitError(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		errorType string
+		message   string
+	}{
+		{"configuration", map[string]string{"CALLSIGN_STAGE": "bogus"}, "Callsign.ConfigurationError", "callsign: configuration failed"},
+		{"start-up", map[string]string{"CALLSIGN_VERIFIERS": "dev"}, "Callsign.StartupError", "callsign: start-up failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newRuntimeAPI(t)
+			env := baseEnv()
+			env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			p := start(t, "usersig", env)
+			if code := p.wait(t); code != 1 {
+				t.Fatalf("exit status %d, want 1; output:\n%s", code, p.output)
+			}
+			var res runtimeResult
+			select {
+			case res = <-api.initErrors:
+			default:
+				t.Fatalf("no POST /2018-06-01/runtime/init/error before the exit; output:\n%s", p.output)
+			}
+			want := `{"errorMessage":"` + tt.message + `","errorType":"` + tt.errorType + `"}`
+			if string(res.body) != want || res.contentType != "application/json" || res.header.Get("Lambda-Runtime-Function-Error-Type") != tt.errorType {
+				t.Errorf("init error body %s, Content-Type %q, error type header %q; want %s, application/json, %s",
+					res.body, res.contentType, res.header.Get("Lambda-Runtime-Function-Error-Type"), want, tt.errorType)
+			}
+			if bytes.Contains(res.body, []byte(testKey)) || bytes.Contains(res.body, []byte("bogus")) {
+				t.Errorf("init error quotes the configuration: %s", res.body)
+			}
+			if out := p.output.String(); strings.Count(out, `"level":"ERROR"`) != 1 || strings.Contains(out, `"level":"WARN"`) {
+				t.Errorf("want exactly one error line and no warning:\n%s", out)
+			}
+			p.assertClean(t)
+			p.assertLogLines(t, "usersig", "lambda")
 		})
 	}
 }

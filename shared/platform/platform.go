@@ -110,7 +110,9 @@ type Options struct {
 	WebAddr string
 	// Getenv reads platform variables (the Go1 port); nil means os.Getenv.
 	Getenv func(string) string
-	// Logger receives the adapters' logs; nil discards.
+	// Logger receives the adapters' logs; nil discards. Run adds no
+	// "platform" attribute: a logger that should name the platform carries
+	// it already, so no line names it twice.
 	Logger *slog.Logger
 }
 
@@ -129,12 +131,13 @@ func Run(ctx context.Context, app App, opts Options) error {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	// The caller's logger already names the platform (see Options.Logger).
 	switch opts.Kind {
 	case KindLambda:
-		logger.Info("serving", "platform", opts.Kind.String())
+		logger.Info("serving")
 		return awslambda.Start(ctx, app, logger)
 	case KindSCF:
-		logger.Info("serving", "platform", opts.Kind.String())
+		logger.Info("serving")
 		if err := scf.ListenAndServe(ctx, getenv(EnvSCFServerPort), app, scf.Options{Logger: logger}); err != nil {
 			return fmt.Errorf("platform: scf: %w", err)
 		}
@@ -146,6 +149,30 @@ func Run(ctx context.Context, app App, opts Options) error {
 	default:
 		return fmt.Errorf("platform: unknown platform kind %d", int(opts.Kind))
 	}
+}
+
+// InitFailure is a start-up failure as reported to the platform: fixed
+// words only, never an error's text (the details go to the log).
+type InitFailure struct {
+	// Type names the failure, e.g. "Callsign.ConfigurationError".
+	Type string
+	// Message is a short, fixed explanation.
+	Message string
+}
+
+// ReportInitFailure tells the platform that this instance failed to start,
+// where the platform has a channel for it: on Lambda, the Runtime API's
+// POST /2018-06-01/runtime/init/error (AWS_LAMBDA_RUNTIME_API read with
+// getenv). Other platforms learn of the failure from the exit status alone,
+// and ReportInitFailure returns nil for them.
+func ReportInitFailure(ctx context.Context, kind Kind, getenv func(string) string, f InitFailure) error {
+	if kind != KindLambda {
+		return nil
+	}
+	if err := awslambda.ReportInitError(ctx, getenv(EnvLambdaRuntimeAPI), awslambda.InitError{Type: f.Type, Message: f.Message}); err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	return nil
 }
 
 func serveHTTP(ctx context.Context, h http.Handler, addr string, logger *slog.Logger) error {
