@@ -322,12 +322,12 @@ type runtimeResult struct {
 }
 
 type runtimeAPI struct {
-	srv     *httptest.Server
-	queue   chan invocation
+	srv   *httptest.Server
+	queue chan invocation
 	// initErrors receives every POST /2018-06-01/runtime/init/error.
 	initErrors chan runtimeResult
-	release chan struct{}
-	seq     atomic.Int64
+	release    chan struct{}
+	seq        atomic.Int64
 
 	mu      sync.Mutex
 	waiting map[string]chan runtimeResult
