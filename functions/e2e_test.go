@@ -143,14 +143,20 @@ type proc struct {
 // start runs binary name with env; the process is killed when the test ends.
 func start(tb testing.TB, name string, env map[string]string) *proc {
 	tb.Helper()
-	p := &proc{output: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name))
+	return startCmd(tb, exec.Command(filepath.Join(binDir, name)), env)
+}
+
+// startCmd runs cmd with exactly env; the process is killed when the test
+// ends.
+func startCmd(tb testing.TB, cmd *exec.Cmd, env map[string]string) *proc {
+	tb.Helper()
+	p := &proc{cmd: cmd, output: &lockedBuffer{}, done: make(chan struct{})}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("starting %s: %v", name, err)
+		tb.Fatalf("starting %s: %v", p.cmd.Path, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
@@ -1089,6 +1095,56 @@ func TestWebFunction(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, p.output)
 	}
 	p.assertClean(t, tok, sig)
+	p.assertLogLines(t, "callsign", "web")
+}
+
+// TestScfBootstrapPinsWebMode runs the real infra/tencent/scf_bootstrap next
+// to the real binary (as the Web function zip lays them out) in an
+// environment that also carries the Go1 event function's and Lambda's
+// variables: the bootstrap must still start the Web mode, serving HTTP.
+func TestScfBootstrapPinsWebMode(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for src, dst := range map[string]string{
+		filepath.Join(binDir, "callsign"):                        "main",
+		filepath.Join(root, "infra", "tencent", "scf_bootstrap"): "scf_bootstrap",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := "127.0.0.1:" + freePort(t)
+	env := baseEnv()
+	env["PATH"] = os.Getenv("PATH")
+	env["TENCENTCLOUD_RUNENV"] = "SCF"
+	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["_LAMBDA_SERVER_PORT"] = freePort(t)
+	env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:" + freePort(t)
+	cmd := exec.Command(filepath.Join(dir, "scf_bootstrap"))
+	cmd.Dir = dir
+	p := startCmd(t, cmd, env)
+	dial(t, p, addr).Close()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, p.output)
+	}
 	p.assertLogLines(t, "callsign", "web")
 }
 

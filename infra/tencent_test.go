@@ -278,8 +278,11 @@ func TestScfBootstrap(t *testing.T) {
 			cmds = append(cmds, l)
 		}
 	}
-	if !slices.Equal(cmds, []string{"exec ./main"}) {
-		t.Errorf("commands %q, want exactly [exec ./main]", cmds)
+	// The Web mode is pinned (the end-to-end test
+	// functions.TestScfBootstrapPinsWebMode runs this script).
+	want := []string{"exec env -u _LAMBDA_SERVER_PORT -u AWS_LAMBDA_RUNTIME_API TENCENTCLOUD_RUNENV=SCF ./main"}
+	if !slices.Equal(cmds, want) {
+		t.Errorf("commands %q, want exactly %q", cmds, want)
 	}
 }
 
