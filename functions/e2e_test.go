@@ -1098,6 +1098,74 @@ func TestWebFunction(t *testing.T) {
 	p.assertLogLines(t, "callsign", "web")
 }
 
+// TestWebFunctionFailuresLockOutNoOne: behind SCF's proxy every client has
+// the proxy's address, so failed authentications from one client must not
+// lock out another: after many junk wx.login codes and bad tokens (far over
+// the auth.fail budget of 2), another user's good code still gets a session
+// from the real Web function binary.
+func TestWebFunctionFailuresLockOutNoOne(t *testing.T) {
+	var wxCalls atomic.Int64
+	wechat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wxCalls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/sns/jscode2session" && r.URL.Query().Get("js_code") == "good-code" {
+			io.WriteString(w, `{"openid":"o-web-user","session_key":"not-for-clients"}`)
+			return
+		}
+		io.WriteString(w, `{"errcode":40029,"errmsg":"invalid code"}`)
+	}))
+	defer wechat.Close()
+
+	addr := "127.0.0.1:" + freePort(t)
+	env := baseEnv()
+	env["TENCENTCLOUD_RUNENV"] = "SCF"
+	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["CALLSIGN_WECHAT_APP_SECRET"] = "wechat-app-secret-for-tests"
+	env["CALLSIGN_WECHAT_API_BASE_URL"] = wechat.URL
+	env["CALLSIGN_RATE_LIMITS"] = "auth.fail=2/1m:2"
+	p := start(t, "callsign", env)
+	dial(t, p, addr).Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+	post := func(path, auth, body string) (int, []byte) {
+		req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	for i := range 6 {
+		if status, body := post("/v1/session", "", `{"code":"junk-`+strconv.Itoa(i)+`"}`); status != 401 {
+			t.Fatalf("junk code %d: status %d body %s, want 401", i, status, body)
+		}
+		if status, body := post("/v1/usersig", "Bearer not-a-token", `{}`); status != 401 {
+			t.Fatalf("bad token %d: status %d body %s, want 401", i, status, body)
+		}
+	}
+	status, body := post("/v1/session", "", `{"code":"good-code"}`)
+	if status != 200 {
+		t.Fatalf("another user's good code: status %d body %s, want 200", status, body)
+	}
+	var sess struct {
+		UserID       string `json:"userID"`
+		SessionToken string `json:"sessionToken"`
+		UserSig      string `json:"userSig"`
+	}
+	if err := json.Unmarshal(body, &sess); err != nil || sess.UserID != deriveUserID(t, "o-web-user") || sess.SessionToken == "" {
+		t.Fatalf("session reply %s (%v)", body, err)
+	}
+	if got := wxCalls.Load(); got != 7 {
+		t.Errorf("code2Session calls %d, want 7 (6 junk codes and the good one)", got)
+	}
+	p.assertClean(t, sess.SessionToken, sess.UserSig, "wechat-app-secret-for-tests", "not-for-clients")
+}
+
 // TestScfBootstrapPinsWebMode runs the real infra/tencent/scf_bootstrap next
 // to the real binary (as the Web function zip lays them out) in an
 // environment that also carries the Go1 event function's and Lambda's

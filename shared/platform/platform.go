@@ -143,7 +143,7 @@ func Run(ctx context.Context, app App, opts Options) error {
 		}
 		return nil
 	case KindWeb:
-		return serveHTTP(ctx, app, orDefault(opts.WebAddr, DefaultWebAddr), logger)
+		return serveHTTP(ctx, behindProxy{app}, orDefault(opts.WebAddr, DefaultWebAddr), logger)
 	case KindLocal:
 		return serveHTTP(ctx, app, orDefault(opts.LocalAddr, DefaultLocalAddr), logger)
 	default:
@@ -173,6 +173,22 @@ func ReportInitFailure(ctx context.Context, kind Kind, getenv func(string) strin
 		return fmt.Errorf("platform: %w", err)
 	}
 	return nil
+}
+
+// behindProxy serves a Web function's requests. Every one arrives from
+// SCF's built-in proxy, so the TCP peer is the proxy and not the client,
+// and no header carrying the client's address is documented for Web
+// functions. The request therefore reaches the App without a client
+// address (RemoteAddr ""), never with the proxy's: a per-address limit
+// keyed on it would count every client together, and one client's failed
+// authentications would lock out all the others.
+type behindProxy struct{ h http.Handler }
+
+// ServeHTTP implements http.Handler.
+func (b behindProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(r.Context())
+	r.RemoteAddr = ""
+	b.h.ServeHTTP(w, r)
 }
 
 func serveHTTP(ctx context.Context, h http.Handler, addr string, logger *slog.Logger) error {
