@@ -146,14 +146,20 @@ type proc struct {
 // start runs binary name from binDir with args and env; the process is killed when the test ends.
 func start(tb testing.TB, name string, env map[string]string, args ...string) *proc {
 	tb.Helper()
-	p := &proc{output: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	return startCmd(tb, exec.Command(filepath.Join(binDir, name), args...), env)
+}
+
+// startCmd runs cmd with exactly env; the process is killed when the test
+// ends.
+func startCmd(tb testing.TB, cmd *exec.Cmd, env map[string]string) *proc {
+	tb.Helper()
+	p := &proc{cmd: cmd, output: &lockedBuffer{}, done: make(chan struct{})}
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("starting %s: %v", name, err)
+		tb.Fatalf("starting %s: %v", p.cmd.Path, err)
 	}
 	go func() {
 		p.err = p.cmd.Wait()
@@ -211,6 +217,31 @@ func (p *proc) assertClean(tb testing.TB, secrets ...string) {
 		if s != "" && strings.Contains(out, s) {
 			tb.Errorf("process output contains a secret (%d characters)", len(s))
 		}
+	}
+}
+
+// assertLogLines checks the process's real log output: at least one JSON
+// line, and every JSON line names the function and the platform exactly
+// once (counted in the raw text: a JSON decoder keeps the last of two
+// duplicate keys and would hide the repetition).
+func (p *proc) assertLogLines(tb testing.TB, function, platform string) {
+	tb.Helper()
+	n := 0
+	for line := range strings.Lines(p.output.String()) {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		n++
+		if c := strings.Count(line, `"platform":`); c != 1 || !strings.Contains(line, `"platform":"`+platform+`"`) {
+			tb.Errorf("log line names the platform %d times, want once as %q: %s", c, platform, line)
+		}
+		if c := strings.Count(line, `"function":`); c != 1 || !strings.Contains(line, `"function":"`+function+`"`) {
+			tb.Errorf("log line names the function %d times, want once as %q: %s", c, function, line)
+		}
+	}
+	if n == 0 {
+		tb.Errorf("no JSON log lines in the output:\n%s", p.output)
 	}
 }
 
@@ -300,10 +331,12 @@ type runtimeResult struct {
 }
 
 type runtimeAPI struct {
-	srv     *httptest.Server
-	queue   chan invocation
-	release chan struct{}
-	seq     atomic.Int64
+	srv   *httptest.Server
+	queue chan invocation
+	// initErrors receives every POST /2018-06-01/runtime/init/error.
+	initErrors chan runtimeResult
+	release    chan struct{}
+	seq        atomic.Int64
 
 	mu      sync.Mutex
 	waiting map[string]chan runtimeResult
@@ -313,10 +346,11 @@ type runtimeAPI struct {
 // long polls and cuts client connections before closing, so Close never
 // waits on the runtime's /next request (the hang pitfall).
 func newRuntimeAPI(tb testing.TB) *runtimeAPI {
-	r := &runtimeAPI{queue: make(chan invocation, 16), release: make(chan struct{}), waiting: map[string]chan runtimeResult{}}
+	r := &runtimeAPI{queue: make(chan invocation, 16), initErrors: make(chan runtimeResult, 4), release: make(chan struct{}), waiting: map[string]chan runtimeResult{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", r.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/{kind}", r.post)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", r.initError)
 	r.srv = httptest.NewServer(mux)
 	tb.Cleanup(func() {
 		close(r.release)
@@ -361,6 +395,16 @@ func (r *runtimeAPI) post(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	ch <- runtimeResult{id: req.PathValue("id"), kind: kind, contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body}
+}
+
+// initError records an init error report; the Runtime API answers 202.
+func (r *runtimeAPI) initError(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	w.WriteHeader(http.StatusAccepted)
+	select {
+	case r.initErrors <- runtimeResult{kind: "init/error", contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body}:
+	default:
+	}
 }
 
 // invoke queues one event and waits for the function's post.
@@ -591,6 +635,7 @@ func TestLambda(t *testing.T) {
 		t.Fatalf("function exited: %v\n%s", p.err, p.output)
 	}
 	p.assertClean(t, secrets...)
+	p.assertLogLines(t, "usersig", "lambda")
 }
 
 // --- SCF Go1 (net/rpc) -----------------------------------------------------
@@ -911,6 +956,7 @@ func TestSCFGo1(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, s.p.output)
 	}
 	s.p.assertClean(t, append(secrets, "wx-api-token-not-for-logs")...)
+	s.p.assertLogLines(t, "callsign", "scf")
 }
 
 // TestSCFGo1ConcurrentInvocations overlaps 64 callFunction invocations of
@@ -1041,6 +1087,125 @@ func TestWebFunction(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, p.output)
 	}
 	p.assertClean(t, tok, sig)
+	p.assertLogLines(t, "callsign", "web")
+}
+
+// TestWebFunctionFailuresLockOutNoOne: behind SCF's proxy every client has
+// the proxy's address, so failed authentications from one client must not
+// lock out another: after many junk wx.login codes and bad tokens (far over
+// the auth.fail budget of 2), another user's good code still gets a session
+// from the real Web function binary.
+func TestWebFunctionFailuresLockOutNoOne(t *testing.T) {
+	var wxCalls atomic.Int64
+	wechat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wxCalls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/sns/jscode2session" && r.URL.Query().Get("js_code") == "good-code" {
+			io.WriteString(w, `{"openid":"o-web-user","session_key":"not-for-clients"}`)
+			return
+		}
+		io.WriteString(w, `{"errcode":40029,"errmsg":"invalid code"}`)
+	}))
+	defer wechat.Close()
+
+	addr := "127.0.0.1:" + freePort(t)
+	env := baseEnv()
+	env["TENCENTCLOUD_RUNENV"] = "SCF"
+	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["CALLSIGN_WECHAT_APP_SECRET"] = "wechat-app-secret-for-tests"
+	env["CALLSIGN_WECHAT_API_BASE_URL"] = wechat.URL
+	env["CALLSIGN_RATE_LIMITS"] = "auth.fail=2/1m:2"
+	p := start(t, "callsign", env)
+	dial(t, p, addr).Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+	post := func(path, auth, body string) (int, []byte) {
+		req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	for i := range 6 {
+		if status, body := post("/v1/session", "", `{"code":"junk-`+strconv.Itoa(i)+`"}`); status != 401 {
+			t.Fatalf("junk code %d: status %d body %s, want 401", i, status, body)
+		}
+		if status, body := post("/v1/usersig", "Bearer not-a-token", `{}`); status != 401 {
+			t.Fatalf("bad token %d: status %d body %s, want 401", i, status, body)
+		}
+	}
+	status, body := post("/v1/session", "", `{"code":"good-code"}`)
+	if status != 200 {
+		t.Fatalf("another user's good code: status %d body %s, want 200", status, body)
+	}
+	var sess struct {
+		UserID       string `json:"userID"`
+		SessionToken string `json:"sessionToken"`
+		UserSig      string `json:"userSig"`
+	}
+	if err := json.Unmarshal(body, &sess); err != nil || sess.UserID != deriveUserID(t, "o-web-user") || sess.SessionToken == "" {
+		t.Fatalf("session reply %s (%v)", body, err)
+	}
+	if got := wxCalls.Load(); got != 7 {
+		t.Errorf("code2Session calls %d, want 7 (6 junk codes and the good one)", got)
+	}
+	p.assertClean(t, sess.SessionToken, sess.UserSig, "wechat-app-secret-for-tests", "not-for-clients")
+}
+
+// TestScfBootstrapPinsWebMode runs the real infra/tencent/scf_bootstrap next
+// to the real binary (as the Web function zip lays them out) in an
+// environment that also carries the Go1 event function's and Lambda's
+// variables: the bootstrap must still start the Web mode, serving HTTP.
+func TestScfBootstrapPinsWebMode(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for src, dst := range map[string]string{
+		filepath.Join(binDir, "callsign"):                        "main",
+		filepath.Join(root, "infra", "tencent", "scf_bootstrap"): "scf_bootstrap",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := "127.0.0.1:" + freePort(t)
+	env := baseEnv()
+	env["PATH"] = os.Getenv("PATH")
+	env["TENCENTCLOUD_RUNENV"] = "SCF"
+	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["_LAMBDA_SERVER_PORT"] = freePort(t)
+	env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:" + freePort(t)
+	cmd := exec.Command(filepath.Join(dir, "scf_bootstrap"))
+	cmd.Dir = dir
+	p := startCmd(t, cmd, env)
+	dial(t, p, addr).Close()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d after SIGTERM; output:\n%s", code, p.output)
+	}
+	p.assertLogLines(t, "callsign", "web")
 }
 
 // --- start-up failures -------------------------------------------------------
@@ -1049,11 +1214,12 @@ func TestStartupFailure(t *testing.T) {
 	tests := []struct {
 		name     string
 		env      map[string]string
+		platform string
 		contains string
 	}{
-		{"invalid configuration", map[string]string{"CALLSIGN_STAGE": "bogus", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}, `"msg":"callsign: configuration failed"`},
-		{"dev verifier off the local server", map[string]string{"CALLSIGN_STAGE": "local", "CALLSIGN_VERIFIERS": "dev", "_LAMBDA_SERVER_PORT": "1"}, `"msg":"callsign: start-up failed"`},
-		{"scf port not a port", map[string]string{"_LAMBDA_SERVER_PORT": "nope"}, "_LAMBDA_SERVER_PORT must be set to a TCP port number"},
+		{"invalid configuration", map[string]string{"CALLSIGN_STAGE": "bogus", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"}, "lambda", `"msg":"callsign: configuration failed"`},
+		{"dev verifier off the local server", map[string]string{"CALLSIGN_STAGE": "local", "CALLSIGN_VERIFIERS": "dev", "_LAMBDA_SERVER_PORT": "1"}, "scf", `"msg":"callsign: start-up failed"`},
+		{"scf port not a port", map[string]string{"_LAMBDA_SERVER_PORT": "nope"}, "scf", "_LAMBDA_SERVER_PORT must be set to a TCP port number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1070,6 +1236,55 @@ func TestStartupFailure(t *testing.T) {
 				t.Errorf("output does not explain the failure in one error line:\n%s", out)
 			}
 			p.assertClean(t)
+			p.assertLogLines(t, "usersig", tt.platform)
+		})
+	}
+}
+
+// TestLambdaInitError: a Lambda function that cannot start reports the
+// failure to the Runtime API (POST /2018-06-01/runtime/init/error, fixed
+// words, no secret and no configuration value) before it exits with 1.
+func TestLambdaInitError(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		errorType string
+		message   string
+	}{
+		{"configuration", map[string]string{"CALLSIGN_STAGE": "bogus"}, "Callsign.ConfigurationError", "callsign: configuration failed"},
+		{"start-up", map[string]string{"CALLSIGN_VERIFIERS": "dev"}, "Callsign.StartupError", "callsign: start-up failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := newRuntimeAPI(t)
+			env := baseEnv()
+			env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			p := start(t, "usersig", env)
+			if code := p.wait(t); code != 1 {
+				t.Fatalf("exit status %d, want 1; output:\n%s", code, p.output)
+			}
+			var res runtimeResult
+			select {
+			case res = <-api.initErrors:
+			default:
+				t.Fatalf("no POST /2018-06-01/runtime/init/error before the exit; output:\n%s", p.output)
+			}
+			want := `{"errorMessage":"` + tt.message + `","errorType":"` + tt.errorType + `"}`
+			if string(res.body) != want || res.contentType != "application/json" || res.header.Get("Lambda-Runtime-Function-Error-Type") != tt.errorType {
+				t.Errorf("init error body %s, Content-Type %q, error type header %q; want %s, application/json, %s",
+					res.body, res.contentType, res.header.Get("Lambda-Runtime-Function-Error-Type"), want, tt.errorType)
+			}
+			if bytes.Contains(res.body, []byte(testKey)) || bytes.Contains(res.body, []byte("bogus")) {
+				t.Errorf("init error quotes the configuration: %s", res.body)
+			}
+			if out := p.output.String(); strings.Count(out, `"level":"ERROR"`) != 1 || strings.Contains(out, `"level":"WARN"`) {
+				t.Errorf("want exactly one error line and no warning:\n%s", out)
+			}
+			p.assertClean(t)
+			p.assertLogLines(t, "usersig", "lambda")
 		})
 	}
 }

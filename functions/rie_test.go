@@ -332,13 +332,15 @@ func TestRIE(t *testing.T) {
 		}
 	})
 
-	// A binary that cannot start exits 1 during INIT: the RIE reports the
-	// failed init and answers the invoke with 502 and no body.
+	// A binary that cannot start reports the failure to the Runtime API's
+	// init/error with fixed words (no configuration text) and exits 1: the
+	// RIE answers the invoke with 502 and exactly that report.
 	t.Run("start-up failure", func(t *testing.T) {
 		bad := startRIE(t, "usersig", map[string]string{"CALLSIGN_STAGE": "bogus"})
 		status, body := bad.invoke(t, "rie-fail-1", `{"action":"usersig","data":{}}`)
-		if status != http.StatusBadGateway || len(body) != 0 {
-			t.Errorf("RIE answered %d %q, want 502 and no body", status, body)
+		const want = `{"errorMessage":"callsign: configuration failed","errorType":"Callsign.ConfigurationError"}`
+		if status != http.StatusBadGateway || string(body) != want {
+			t.Errorf("RIE answered %d %q, want 502 %s", status, body, want)
 		}
 		out := waitOutput(t, bad.p, "INIT RTDONE(status: error)", "exited: exit status 1", "Invoke DONE failed: Sandbox.Failure")
 		if n := strings.Count(out, `"msg":"callsign: configuration failed"`); n != 1 {

@@ -3,8 +3,11 @@
 package infra
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -54,10 +57,9 @@ func readFacts(t *testing.T, path string) (map[string]string, []string) {
 
 const tencentFacts = `  if [ -f cloudbaserc.json ]; then
     echo "tcb.main=$(ls -l functions/callsign/main | cut -c1-10)"
-    echo "tcb.env_mode=$(ls -l .env | cut -c1-10)"
-    echo "tcb.env_redis=$(grep '^CALLSIGN_REDIS_URL=' .env)"
-    echo "tcb.env_id=$(grep '^TCB_ENV_ID=' .env)"
-    echo "tcb.rc=$(cksum < cloudbaserc.json)"
+    echo "tcb.rc_mode=$(ls -l cloudbaserc.json | cut -c1-10)"
+    echo "tcb.dotenv=$(ls -a | grep -c '^\.env$')"
+    cp cloudbaserc.json "$FAKE_LOG.cloudbaserc.json"
   fi
   if [ -f serverless.yml ]; then
     echo "scf.main=$(ls -l code/main | cut -c1-10) $(ls -l code/scf_bootstrap | cut -c1-10)"
@@ -82,13 +84,15 @@ func TestDeployTencent(t *testing.T) {
 	tools := t.TempDir()
 	tcb := fakeTool(t, tools, "tcb", tencentFacts)
 	scf := fakeTool(t, tools, "scf", tencentFacts)
-	const redisURL = "redis://:fixture-password@10.0.0.5:6379/0"
+	// A password with JSON's special characters (and the & that bash's
+	// pattern substitution would expand) must arrive intact.
+	const redisURL = `redis://:fix"ture\pa&ss@10.0.0.5:6379/0`
 	baseEnv := append(slices.Clone(makeEnv),
 		"CALLSIGN_WECHAT_APP_ID=wx0123456789abcdef",
 		"CALLSIGN_REDIS_URL="+redisURL,
 		"TENCENT_VPC_ID=vpc-fixture",
 		"TENCENT_SUBNET_ID=subnet-fixture",
-		"TCB_ENV_ID=env-fixture",
+		"TCB_ENV_ID=callsign-staging-fx01",
 	)
 	mk := filepath.Join(root, "infra", "package.mk")
 	stageDir := filepath.Join(b.module, "dist", "tencent", "staging")
@@ -99,8 +103,8 @@ func TestDeployTencent(t *testing.T) {
 		wantOK    bool
 		wantCalls []string
 	}{
-		{"success", "✔ deployed", true, []string{"tcb fn deploy callsign -e env-fixture --force", "scf deploy"}},
-		{"tcb reports failure with exit 0", "✖ [callsign] 函数部署失败", false, []string{"tcb fn deploy callsign -e env-fixture --force"}},
+		{"success", "✔ deployed", true, []string{"tcb fn deploy callsign -e callsign-staging-fx01 --force", "scf deploy"}},
+		{"tcb reports failure with exit 0", "✖ [callsign] 函数部署失败", false, []string{"tcb fn deploy callsign -e callsign-staging-fx01 --force"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,16 +118,21 @@ func TestDeployTencent(t *testing.T) {
 			if !slices.Equal(calls, tc.wantCalls) {
 				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
 			}
-			if _, err := os.Stat(filepath.Join(stageDir, "cloudbase", ".env")); !os.IsNotExist(err) {
-				t.Errorf("the .env holding the Redis URL was not removed (stat error %v)", err)
+			if _, err := os.Stat(filepath.Join(stageDir, "cloudbase", "cloudbaserc.json")); !os.IsNotExist(err) {
+				t.Errorf("the rendered cloudbaserc.json holding the Redis URL was not removed (stat error %v)", err)
 			}
+			checkRenderedCloudbase(t, log+".cloudbaserc.json", map[string]string{
+				"envId":                  "callsign-staging-fx01",
+				"CALLSIGN_REDIS_URL":     redisURL,
+				"CALLSIGN_WECHAT_APP_ID": "wx0123456789abcdef",
+				"vpcId":                  "vpc-fixture",
+				"subnetId":               "subnet-fixture",
+			})
 			want := map[string]string{
-				"tcb.cwd":       filepath.Join(stageDir, "cloudbase"),
-				"tcb.main":      "-rwxr-xr-x",
-				"tcb.env_mode":  "-rw-------",
-				"tcb.env_redis": `CALLSIGN_REDIS_URL="` + redisURL + `"`,
-				"tcb.env_id":    `TCB_ENV_ID="env-fixture"`,
-				"tcb.rc":        cksum(t, filepath.Join(root, "infra", "tencent", "staging", "cloudbaserc.json")),
+				"tcb.cwd":     filepath.Join(stageDir, "cloudbase"),
+				"tcb.main":    "-rwxr-xr-x",
+				"tcb.rc_mode": "-rw-------",
+				"tcb.dotenv":  "0",
 			}
 			if tc.wantOK {
 				want["scf.cwd"] = filepath.Join(stageDir, "web")
@@ -137,6 +146,39 @@ func TestDeployTencent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkRenderedCloudbase parses the cloudbaserc.json the deploy tool was
+// given: valid JSON, no placeholder left, and the deploy-time values intact.
+func checkRenderedCloudbase(t *testing.T, path string, want map[string]string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the deploy tool saw no cloudbaserc.json: %v", err)
+	}
+	if bytes.Contains(raw, []byte("{{")) {
+		t.Errorf("placeholder left in the deployed cloudbaserc.json:\n%s", raw)
+	}
+	var c cloudbaseConfig
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("the deployed cloudbaserc.json is not valid: %v", err)
+	}
+	if len(c.Functions) != 1 || c.Functions[0].VPC == nil {
+		t.Fatalf("functions %+v", c.Functions)
+	}
+	fn := c.Functions[0]
+	got := map[string]string{
+		"envId":                  c.EnvID,
+		"CALLSIGN_REDIS_URL":     fn.EnvVariables["CALLSIGN_REDIS_URL"],
+		"CALLSIGN_WECHAT_APP_ID": fn.EnvVariables["CALLSIGN_WECHAT_APP_ID"],
+		"vpcId":                  fn.VPC.VpcID,
+		"subnetId":               fn.VPC.SubnetID,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("deployed values\n got %q\nwant %q", got, want)
 	}
 }
 
@@ -187,6 +229,10 @@ func TestMakeGuards(t *testing.T) {
 		{"aws without app id", []string{"deploy", "PROVIDER=aws", "STAGE=dev"}, nil, "set CALLSIGN_WECHAT_APP_ID"},
 		{"tencent prod without redis", []string{"deploy", "PROVIDER=tencent", "STAGE=prod"}, []string{"CALLSIGN_WECHAT_APP_ID=wx0123456789abcdef"}, "set CALLSIGN_REDIS_URL to deploy prod to Tencent"},
 		{"cloudbase without env id", []string{"deploy-tencent-event", "STAGE=dev"}, []string{"CALLSIGN_WECHAT_APP_ID=wx0123456789abcdef"}, "set TCB_ENV_ID"},
+		{"cloudbase env of another stage", []string{"deploy-tencent-event", "STAGE=dev"}, []string{"CALLSIGN_WECHAT_APP_ID=wx0123456789abcdef", "TCB_ENV_ID=callsign-prod-1a2b3c"},
+			"TCB_ENV_ID is not a CloudBase environment of stage dev: its name must end in 'dev' (e.g. callsign-dev-1a2b3c); refusing to deploy"},
+		{"cloudbase env of another stage via deploy", []string{"deploy", "PROVIDER=tencent", "STAGE=staging"}, []string{"CALLSIGN_WECHAT_APP_ID=wx0123456789abcdef",
+			"CALLSIGN_REDIS_URL=redis://10.0.0.5:6379/0", "TENCENT_VPC_ID=vpc-x", "TENCENT_SUBNET_ID=subnet-x", "TCB_ENV_ID=callsign-dev-staging"}, "TCB_ENV_ID is not a CloudBase environment of stage staging"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,6 +48,8 @@ CALLSIGN_GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=fal
 CALLSIGN_SLS_ENV := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
 # Deploy output markers of failure: the Tencent tools exit 0 on failure.
 CALLSIGN_RUN_CHECKED := $(CALLSIGN_INFRA_DIR)/tencent/run-checked.sh
+# Renders a cloudbaserc.json template with JSON-escaped deploy-time values.
+CALLSIGN_RENDER_CONFIG := $(CALLSIGN_INFRA_DIR)/tencent/render-config.sh
 
 .PHONY: package-aws package-tencent package package-verify deploy \
 	deploy-aws deploy-tencent deploy-tencent-event deploy-tencent-web \
@@ -147,26 +149,27 @@ callsign-check-tencent-env: callsign-check-stage
 	    eval "test -n \"\$${$$v}\"" || { echo "set $$v to deploy $(STAGE) to Tencent" >&2; exit 2; }; \
 	  done; fi
 
-callsign-check-tcb-env:
+# A CloudBase environment belongs to one stage: its name (the environment
+# ID without the suffix CloudBase appends) must end in the stage, e.g.
+# callsign-prod-1a2b3c for prod. A dev deploy with prod's TCB_ENV_ID (say,
+# left in the shell) is refused here instead of overwriting prod.
+callsign-check-tcb-env: callsign-check-stage
 	@test -n "$(TCB_ENV_ID)" || { echo "set TCB_ENV_ID (the CloudBase environment of $(STAGE))" >&2; exit 2; }
+	@printf '%s\n' "$$TCB_ENV_ID" | grep -Eqx '([a-z0-9][a-z0-9-]*-)?$(STAGE)-[a-z0-9]+' || { \
+	  echo "TCB_ENV_ID is not a CloudBase environment of stage $(STAGE): its name must end in '$(STAGE)' (e.g. callsign-$(STAGE)-1a2b3c); refusing to deploy" >&2; exit 2; }
 
 deploy-tencent-event: callsign-check-tencent-env callsign-check-tcb-env callsign-check-out package-tencent
 	rm -rf $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase
 	mkdir -p $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/functions/callsign
-	cp $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/cloudbaserc.json $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/
 	$(UNZIP) -q $(PACKAGE_OUT)/tencent/callsign-event.zip -d $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/functions/callsign
-	@# cloudbaserc.json reads {{env.NAME}} from this .env: owner-only, and
-	@# removed right after the deploy because it may hold the Redis password.
-	@umask 077; { \
-	  echo "TCB_ENV_ID=\"$$TCB_ENV_ID\""; \
-	  echo "CALLSIGN_WECHAT_APP_ID=\"$$CALLSIGN_WECHAT_APP_ID\""; \
-	  echo "CALLSIGN_REDIS_URL=\"$$CALLSIGN_REDIS_URL\""; \
-	  echo "TENCENT_VPC_ID=\"$$TENCENT_VPC_ID\""; \
-	  echo "TENCENT_SUBNET_ID=\"$$TENCENT_SUBNET_ID\""; \
-	} > $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/.env
+	@# The deployed cloudbaserc.json has every {{env.NAME}} replaced by its
+	@# JSON-escaped value (an unset or empty one stops the deploy). It is
+	@# owner-only and removed right after the deploy: it may hold the Redis
+	@# password.
+	$(CALLSIGN_RENDER_CONFIG) $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/cloudbaserc.json $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase/cloudbaserc.json
 	cd $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase || exit 1; \
 	  status=0; $(abspath $(CALLSIGN_RUN_CHECKED)) $(TCB) fn deploy callsign -e "$(TCB_ENV_ID)" --force || status=$$?; \
-	  rm -f .env; exit $$status
+	  rm -f cloudbaserc.json; exit $$status
 
 deploy-tencent-web: callsign-check-tencent-env callsign-check-out package-tencent
 	rm -rf $(CALLSIGN_TENCENT_STAGE_DIR)/web

@@ -37,6 +37,7 @@ type cloudbaseFunction struct {
 	Timeout           int               `json:"timeout"`
 	MemorySize        int               `json:"memorySize"`
 	InstallDependency bool              `json:"installDependency"`
+	Role              string            `json:"role"`
 	EnvVariables      map[string]string `json:"envVariables"`
 	VPC               *struct {
 		VpcID    string `json:"vpcId"`
@@ -140,6 +141,12 @@ func TestCloudbaseConfig(t *testing.T) {
 			fn := c.Functions[0]
 			if fn.Name != "callsign" || fn.Runtime != "Go1" || fn.Handler != "main" {
 				t.Errorf("name %q runtime %q handler %q, want callsign, Go1, main", fn.Name, fn.Runtime, fn.Handler)
+			}
+			// One CAM role per stage, the Web function's: without it the
+			// function runs as the account-wide TCB_QcsRole, and a grant on
+			// this stage's secret would reach every environment.
+			if want := "callsign-" + stage + "-scf"; fn.Role != want {
+				t.Errorf("role %q, want %q (the stage's own role)", fn.Role, want)
 			}
 			if fn.Timeout != 6 || fn.MemorySize != 256 || fn.InstallDependency || len(fn.Triggers) != 0 {
 				t.Errorf("timeout %d memory %d installDependency %v triggers %v, want 6, 256, false, none", fn.Timeout, fn.MemorySize, fn.InstallDependency, fn.Triggers)
@@ -278,8 +285,75 @@ func TestScfBootstrap(t *testing.T) {
 			cmds = append(cmds, l)
 		}
 	}
-	if !slices.Equal(cmds, []string{"exec ./main"}) {
-		t.Errorf("commands %q, want exactly [exec ./main]", cmds)
+	// The Web mode is pinned (the end-to-end test
+	// functions.TestScfBootstrapPinsWebMode runs this script).
+	want := []string{"exec env -u _LAMBDA_SERVER_PORT -u AWS_LAMBDA_RUNTIME_API TENCENTCLOUD_RUNENV=SCF ./main"}
+	if !slices.Equal(cmds, want) {
+		t.Errorf("commands %q, want exactly %q", cmds, want)
+	}
+}
+
+// TestRenderConfig runs render-config.sh, which writes the cloudbaserc.json
+// the CloudBase CLI deploys: values JSON-escaped, unset or empty values and
+// control characters refused without writing anything, and no value in an
+// error message.
+func TestRenderConfig(t *testing.T) {
+	bash := requireTool(t, "bash", "render-config.sh is a bash script")
+	script := filepath.Join(repoRoot(t), "infra", "tencent", "render-config.sh")
+	if info, err := os.Stat(script); err != nil || info.Mode().Perm() != 0o755 {
+		t.Fatalf("stat %s: %v (want mode 0755)", script, err)
+	}
+	dir := t.TempDir()
+	template := filepath.Join(dir, "template.json")
+	if err := os.WriteFile(template, []byte(`{"a": "{{env.RC_A}}", "b": "x-{{env.RC_B}}-y", "again": "{{env.RC_A}}"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tricky := `p"w\d&x ü {{env.RC_B}} \u0041 $HOME`
+	tests := []struct {
+		name    string
+		env     []string
+		want    map[string]string // nil: refused
+		message string
+	}{
+		{"escaped", []string{"RC_A=" + tricky, "RC_B=&"}, map[string]string{"a": tricky, "b": "x-&-y", "again": tricky}, ""},
+		{"unset", []string{"RC_A=v"}, nil, "render-config: RC_B is unset or empty"},
+		{"empty", []string{"RC_A=v", "RC_B="}, nil, "render-config: RC_B is unset or empty"},
+		{"control character", []string{"RC_A=sec\nret", "RC_B=v"}, nil, "render-config: RC_A holds a control character"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "cloudbaserc.json")
+			msg, err := run(t, 30*time.Second, dir, append([]string{"PATH=" + os.Getenv("PATH")}, tc.env...), bash, script, template, out)
+			if tc.want == nil {
+				if code := exitCode(err); code != 2 || !strings.Contains(msg, tc.message) {
+					t.Errorf("exit %d, output %q; want 2 and %q", code, msg, tc.message)
+				}
+				if strings.Contains(msg, "ret") {
+					t.Errorf("the error quotes a value: %q", msg)
+				}
+				if _, err := os.Stat(out); !os.IsNotExist(err) {
+					t.Errorf("output written although refused (stat error %v)", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("render: %v\n%s", err, msg)
+			}
+			raw, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, raw)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
+				t.Errorf("output mode: %v, %v; want 0600", info.Mode().Perm(), err)
+			}
+		})
 	}
 }
 

@@ -51,7 +51,8 @@ type Options struct {
 	// PlatformLocal.
 	Platform string
 	// Logger receives structured logs; nil means JSON on stderr at the
-	// configured level.
+	// configured level. New adds the attribute "platform" (Platform) to
+	// it, so it must not carry one already.
 	Logger *slog.Logger
 	// Getenv reads the process environment (platform detection, Tencent
 	// region); nil means os.Getenv.
@@ -82,7 +83,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if opts.Platform == "" {
 		opts.Platform = PlatformLocal
 	}
-	log := opts.Logger
+	// Every line logged from here on names the platform once; callers
+	// give a logger without it.
+	log := opts.Logger.With("platform", opts.Platform)
 
 	src, err := secretSource(ctx, cfg, opts)
 	if err != nil {
@@ -158,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	log.Info("callsign ready", "platform", opts.Platform, "verifiers", strings.Join(cfg.Verifiers, ","),
+	log.Info("callsign ready", "verifiers", strings.Join(cfg.Verifiers, ","),
 		"limiter", cfg.Limiter, "secretSource", cfg.SecretSource, "userIDMode", cfg.UserIDMode)
 	return api.New(svc, api.Options{
 		Logger:         log,

@@ -107,7 +107,9 @@ type Options struct {
 	LocalAddr string
 	// WebAddr is the Web function's address; empty means DefaultWebAddr.
 	WebAddr string
-	// Logger receives the adapters' logs; nil discards.
+	// Logger receives the adapters' logs; nil discards. Run adds no
+	// "platform" attribute: a logger that should name the platform carries
+	// it already, so no line names it twice.
 	Logger *slog.Logger
 }
 
@@ -124,23 +126,64 @@ func Run(ctx context.Context, app App, opts Options) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// The caller's logger already names the platform (see Options.Logger).
 	switch opts.Kind {
 	case KindLambda:
-		logger.Info("serving", "platform", opts.Kind.String())
+		logger.Info("serving")
 		return awslambda.Start(ctx, app, logger)
 	case KindSCF:
-		logger.Info("serving", "platform", opts.Kind.String())
+		logger.Info("serving")
 		if err := scf.Start(ctx, app, scf.Options{Logger: logger}); err != nil {
 			return fmt.Errorf("platform: scf: %w", err)
 		}
 		return nil
 	case KindWeb:
-		return serveHTTP(ctx, app, orDefault(opts.WebAddr, DefaultWebAddr), logger)
+		return serveHTTP(ctx, behindProxy{app}, orDefault(opts.WebAddr, DefaultWebAddr), logger)
 	case KindLocal:
 		return serveHTTP(ctx, app, orDefault(opts.LocalAddr, DefaultLocalAddr), logger)
 	default:
 		return fmt.Errorf("platform: unknown platform kind %d", int(opts.Kind))
 	}
+}
+
+// InitFailure is a start-up failure as reported to the platform: fixed
+// words only, never an error's text (the details go to the log).
+type InitFailure struct {
+	// Type names the failure, e.g. "Callsign.ConfigurationError".
+	Type string
+	// Message is a short, fixed explanation.
+	Message string
+}
+
+// ReportInitFailure tells the platform that this instance failed to start,
+// where the platform has a channel for it: on Lambda, the Runtime API's
+// POST /2018-06-01/runtime/init/error (AWS_LAMBDA_RUNTIME_API read with
+// getenv). Other platforms learn of the failure from the exit status alone,
+// and ReportInitFailure returns nil for them.
+func ReportInitFailure(ctx context.Context, kind Kind, getenv func(string) string, f InitFailure) error {
+	if kind != KindLambda {
+		return nil
+	}
+	if err := awslambda.ReportInitError(ctx, getenv(EnvLambdaRuntimeAPI), awslambda.InitError{Type: f.Type, Message: f.Message}); err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	return nil
+}
+
+// behindProxy serves a Web function's requests. Every one arrives from
+// SCF's built-in proxy, so the TCP peer is the proxy and not the client,
+// and no header carrying the client's address is documented for Web
+// functions. The request therefore reaches the App without a client
+// address (RemoteAddr ""), never with the proxy's: a per-address limit
+// keyed on it would count every client together, and one client's failed
+// authentications would lock out all the others.
+type behindProxy struct{ h http.Handler }
+
+// ServeHTTP implements http.Handler.
+func (b behindProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(r.Context())
+	r.RemoteAddr = ""
+	b.h.ServeHTTP(w, r)
 }
 
 func serveHTTP(ctx context.Context, h http.Handler, addr string, logger *slog.Logger) error {

@@ -3,6 +3,7 @@ package platform_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"net/rpc"
 	"strconv"
 	"strings"
@@ -131,6 +132,41 @@ func TestRunHTTPKinds(t *testing.T) {
 			c := dialRetry(t, addr)
 			c.Close()
 			stop()
+		})
+	}
+}
+
+// TestRunWebHidesProxyAddress: a Web function's TCP peer is SCF's proxy, so
+// the App sees no client address there; the local server passes its real
+// peer.
+func TestRunWebHidesProxyAddress(t *testing.T) {
+	for _, tt := range []struct {
+		kind   platform.Kind
+		remote bool
+	}{{platform.KindWeb, false}, {platform.KindLocal, true}} {
+		t.Run(tt.kind.String(), func(t *testing.T) {
+			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+			app := &apptest.App{}
+			stop := runUntilCancel(t, app, platform.Options{Kind: tt.kind, LocalAddr: addr, WebAddr: addr})
+			defer stop()
+			dialRetry(t, addr).Close()
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			reqs := app.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests", len(reqs))
+			}
+			got := reqs[0].RemoteAddr
+			if tt.remote {
+				if host, _, err := net.SplitHostPort(got); err != nil || host != "127.0.0.1" {
+					t.Errorf("RemoteAddr %q, want the peer 127.0.0.1", got)
+				}
+			} else if got != "" {
+				t.Errorf("RemoteAddr %q, want empty (the peer is the platform's proxy)", got)
+			}
 		})
 	}
 }

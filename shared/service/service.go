@@ -291,7 +291,7 @@ func traceFrom(ctx context.Context) *Trace {
 }
 
 // authenticate runs the Verifier. A 401 also consumes one token of the
-// per-IP "auth.fail" bucket; when that bucket is empty the answer becomes
+// client's "auth.fail" bucket; when that bucket is empty the answer becomes
 // 429, so credential guessing from one address is slowed down.
 func (s *Service) authenticate(ctx context.Context, creds identity.Credentials) (identity.Identity, *Error) {
 	id, err := s.verifier.Verify(ctx, creds)
@@ -316,11 +316,20 @@ func (s *Service) authenticate(ctx context.Context, creds identity.Credentials) 
 	return id, nil
 }
 
-// authFailed records a failed authentication for ip. It returns a 429
-// when the per-IP budget is exhausted and nil otherwise (including when
-// the limiter fails: the request is refused with 401 anyway).
+// authFailed records a failed authentication for the client at ip. It
+// returns a 429 when that client's budget is exhausted and nil otherwise
+// (including when the limiter fails: the request is refused with 401
+// anyway).
+//
+// The budget is per client address, and only an address the platform
+// reported identifies a client. Without one (ip empty: a Web function,
+// whose peer is SCF's proxy; an event without a source IP) nothing is
+// counted: a bucket shared by every such request would let one client's
+// failures lock out all the others.
 func (s *Service) authFailed(ctx context.Context, ip string) *Error {
-	ip = clientKey(ip)
+	if ip == "" {
+		return nil
+	}
 	d, err := s.limiter.Allow(ctx, ratelimit.Key(ratelimit.OpAuthFail, ip), s.policies[ratelimit.OpAuthFail])
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "auth-failure limiter failed", slog.String("error", err.Error()))
@@ -336,24 +345,19 @@ func (s *Service) authFailed(ctx context.Context, ip string) *Error {
 // checkBlocked refuses a client IP whose failed-authentication budget the
 // limiter has already exhausted (see blocklist). StartSession calls it
 // before spending a code2Session call; token verification does not, since
-// it is cheap and a shared address (NAT, a platform proxy) must not lock
-// out the valid users behind it.
+// it is cheap and a shared address (NAT) must not lock out the valid users
+// behind it. A request without a client address is never refused here
+// (see authFailed).
 func (s *Service) checkBlocked(ip string) *Error {
-	left, blocked := s.blocked.blocked(clientKey(ip), s.now())
+	if ip == "" {
+		return nil
+	}
+	left, blocked := s.blocked.blocked(ip, s.now())
 	if !blocked {
 		return nil
 	}
 	d := ratelimit.Decision{Limit: s.policies[ratelimit.OpAuthFail].Burst, RetryAfter: left, ResetAfter: left}
 	return &Error{Code: CodeRateLimited, Message: msgAuthFailLimited, RetryAfter: retryAfter(d), Limit: &d}
-}
-
-// clientKey is the rate-limit subject for a client IP; requests whose
-// platform reports no address share one bucket.
-func clientKey(ip string) string {
-	if ip == "" {
-		return "unknown"
-	}
-	return ip
 }
 
 // limit applies the per-user policy of op.

@@ -649,6 +649,41 @@ func TestSessionFloodSparesWechat(t *testing.T) {
 	}
 }
 
+// TestFailuresWithoutClientAddress: requests whose platform reports no
+// client address (a Web function behind SCF's proxy) share no failure
+// budget, so one client's failures never lock out another user: neither
+// token checks nor session exchanges are answered 429, and a good code is
+// exchanged after any number of junk ones.
+func TestFailuresWithoutClientAddress(t *testing.T) {
+	d, err := identity.NewDeriver(identity.ModeRaw, "wx_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wx := &countingWechat{inner: fakeWechat{"good": "oAbC123"}}
+	f := newFixture(t, func(o *service.Options) {
+		o.Wechat = wx
+		o.Deriver = d
+		o.Policies = ratelimit.Policies{ratelimit.OpAuthFail: {Rate: 2, Period: time.Minute, Burst: 2}}
+	})
+	ctx := context.Background()
+	for range 5 {
+		_, err := f.svc.IssueUserSig(ctx, identity.Credentials{DevUser: "not valid!"}, service.UserSigRequest{})
+		wantCode(t, err, service.CodeUnauthenticated)
+		_, err = f.svc.StartSession(ctx, "", service.StartSessionRequest{Code: "junk"})
+		wantCode(t, err, service.CodeUnauthenticated)
+	}
+	resp, err := f.svc.StartSession(ctx, "", service.StartSessionRequest{Code: "good"})
+	if err != nil {
+		t.Fatalf("another user's good code after 5 failures: %v", err)
+	}
+	if resp.UserID != "wx_oAbC123" || wx.count() != 6 {
+		t.Fatalf("userID %q, code2Session calls %d; want wx_oAbC123, 6", resp.UserID, wx.count())
+	}
+	if _, err := f.svc.IssueUserSig(ctx, identity.Credentials{DevUser: "alice"}, service.UserSigRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTrace(t *testing.T) {
 	f := newFixture(t, nil)
 	var tr service.Trace

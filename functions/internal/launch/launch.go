@@ -16,9 +16,14 @@ import (
 )
 
 // Main runs the function called name serving operations (nil serves every
-// operation) and returns the process exit status: 0 after a clean shutdown,
-// 1 when start-up or serving failed. A failure is logged as one JSON line
-// on stderr that names the function and platform and carries no secret.
+// operation) and returns the process exit status: 0 after a shutdown on
+// SIGINT or SIGTERM, 1 when start-up or serving failed. A failure is logged
+// as one JSON line on stderr that names the function and platform and
+// carries no secret; a start-up failure on Lambda is also reported to the
+// Runtime API (platform.ReportInitFailure) before the process exits.
+//
+// Every log line names the platform exactly once: the logger carries it and
+// neither app.New's lines nor the adapters' repeat it.
 //
 // The platform comes from platform.Detect. The local server listens on
 // CALLSIGN_HTTP_ADDR (default 127.0.0.1:8080); a Web function listens on
@@ -27,19 +32,18 @@ func Main(name string, operations []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	kind := platform.Detect(os.Getenv)
-	attrs := []any{"function", name, "platform", kind.String()}
 
 	cfg, err := config.Load()
 	if err != nil {
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).With(attrs...).
-			Error("callsign: configuration failed", "error", err.Error())
-		return 1
+		logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", name, "platform", kind.String())
+		return startupFailed(kind, logger, "callsign: configuration failed", "Callsign.ConfigurationError", err)
 	}
-	logger := app.NewLogger(cfg).With(attrs...)
-	a, err := app.New(ctx, cfg, app.Options{Operations: operations, Platform: kind.String(), Logger: logger})
+	// app.New adds the platform attribute to the logger it is given.
+	fnLogger := app.NewLogger(cfg).With("function", name)
+	logger := fnLogger.With("platform", kind.String())
+	a, err := app.New(ctx, cfg, app.Options{Operations: operations, Platform: kind.String(), Logger: fnLogger})
 	if err != nil {
-		logger.Error("callsign: start-up failed", "error", err.Error())
-		return 1
+		return startupFailed(kind, logger, "callsign: start-up failed", "Callsign.StartupError", err)
 	}
 	opts := platform.Options{Kind: kind, LocalAddr: cfg.HTTPAddr, Logger: logger}
 	if _, set := os.LookupEnv(config.Prefix + "_HTTP_ADDR"); set {
@@ -50,4 +54,14 @@ func Main(name string, operations []string) int {
 		return 1
 	}
 	return 0
+}
+
+// startupFailed logs err as the one error line of a failed start, reports
+// the failure to the platform (fixed words only) and returns exit status 1.
+func startupFailed(kind platform.Kind, logger *slog.Logger, msg, errorType string, err error) int {
+	logger.Error(msg, "error", err.Error())
+	if rerr := platform.ReportInitFailure(context.Background(), kind, os.Getenv, platform.InitFailure{Type: errorType, Message: msg}); rerr != nil {
+		logger.Warn("callsign: reporting the start-up failure to the platform failed", "error", rerr.Error())
+	}
+	return 1
 }

@@ -194,6 +194,7 @@ func lambdaRequestID(ctx context.Context, fallback string) string {
 // than using events.APIGatewayV2HTTPRequest because authorizer claims may be
 // non-string JSON values, which that type cannot decode.
 type v2Request struct {
+	RouteKey        string            `json:"routeKey"`
 	RawPath         string            `json:"rawPath"`
 	RawQueryString  string            `json:"rawQueryString"`
 	Cookies         []string          `json:"cookies"`
@@ -203,6 +204,7 @@ type v2Request struct {
 	RequestContext  struct {
 		RequestID  string `json:"requestId"`
 		DomainName string `json:"domainName"`
+		Stage      string `json:"stage"`
 		HTTP       struct {
 			Method   string `json:"method"`
 			Path     string `json:"path"`
@@ -250,7 +252,9 @@ func (h *Handler) httpAPI(ctx context.Context, event json.RawMessage) (json.RawM
 			ctx = identity.WithGatewayClaims(ctx, c)
 		}
 	}
-	resp := h.serve(ctx, lambdaRequestID(ctx, e.RequestContext.RequestID), v2Parts(e.RawPath, e.RequestContext.HTTP.Path, e.RawQueryString, e.Headers, e.Cookies, e.RequestContext.HTTP.Method, e.RequestContext.HTTP.SourceIP, e.RequestContext.DomainName), e.Body, e.IsBase64Encoded)
+	parts := v2Parts(e.RawPath, e.RequestContext.HTTP.Path, e.RawQueryString, e.Headers, e.Cookies, e.RequestContext.HTTP.Method, e.RequestContext.HTTP.SourceIP, e.RequestContext.DomainName)
+	parts.Path = StripBasePath(parts.Path, routePath(e.RouteKey), stagePrefix(e.RequestContext.Stage, e.RequestContext.DomainName))
+	resp := h.serve(ctx, lambdaRequestID(ctx, e.RequestContext.RequestID), parts, e.Body, e.IsBase64Encoded)
 	body, b64 := resp.EncodeBody()
 	return marshal(events.APIGatewayV2HTTPResponse{
 		StatusCode:      resp.Status,
@@ -299,6 +303,59 @@ func v2Parts(rawPath, httpPath, rawQuery string, headers map[string]string, cook
 	return httpevent.Parts{Method: method, Path: path, RawQuery: rawQuery, Header: hdr, Host: host, SourceIP: sourceIP}
 }
 
+// StripBasePath removes an API's base path from an event's path, so the App
+// sees its own routes ("/v1/usersig") however the API is exposed. API
+// Gateway puts the base path in front of the route: a named HTTP API stage
+// on the execute-api domain ("/prod/v1/usersig") or an API mapping key on a
+// custom domain ("/api/v1/usersig", HTTP API and REST alike).
+//
+//  1. route is the path of the route API Gateway matched (an HTTP API
+//     routeKey's path, a REST resource). When it is a literal path (no
+//     "{parameter}") and path is a base path followed by it, the result is
+//     route.
+//  2. Otherwise, when stage is non-empty and path starts with the segment
+//     "/"+stage, that segment is removed.
+//
+// Any other path is returned unchanged (a "$default" or parameterised route
+// behind an API mapping key cannot be told apart from the App's own path).
+func StripBasePath(path, route, stage string) string {
+	if strings.HasPrefix(route, "/") && !strings.Contains(route, "{") && route != "/" {
+		if base, ok := strings.CutSuffix(path, route); ok && base != "" && strings.HasPrefix(base, "/") && !strings.HasSuffix(base, "/") {
+			return route
+		}
+	}
+	if stage != "" {
+		if path == "/"+stage {
+			return "/"
+		}
+		if rest, ok := strings.CutPrefix(path, "/"+stage+"/"); ok {
+			return "/" + rest
+		}
+	}
+	return path
+}
+
+// routePath is the path of an HTTP API routeKey ("POST /v1/usersig" →
+// "/v1/usersig"; "$default" → "").
+func routePath(routeKey string) string {
+	_, p, ok := strings.Cut(routeKey, " ")
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+// stagePrefix is the stage whose name prefixes HTTP API 2.0 paths: a named
+// stage ("$default" has none) reached through the execute-api domain, where
+// the stage is the URL's first segment. Custom domains map stages without
+// it.
+func stagePrefix(stage, domain string) string {
+	if stage == "" || stage == "$default" || !strings.Contains(domain, ".execute-api.") {
+		return ""
+	}
+	return stage
+}
+
 func (h *Handler) rest(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
 	var e events.APIGatewayProxyRequest
 	if err := json.Unmarshal(event, &e); err != nil {
@@ -328,7 +385,7 @@ func (h *Handler) rest(ctx context.Context, event json.RawMessage) (json.RawMess
 	}
 	parts := httpevent.Parts{
 		Method:   e.HTTPMethod,
-		Path:     e.Path,
+		Path:     StripBasePath(e.Path, e.Resource, ""),
 		RawQuery: query.Encode(),
 		Header:   hdr,
 		Host:     hdr.Get("Host"),

@@ -202,6 +202,46 @@ func TestRESTv1(t *testing.T) {
 	}
 }
 
+// TestBasePath: events for a named stage or through an API mapping carry
+// the base path in front of the route; the App sees its own route.
+func TestBasePath(t *testing.T) {
+	v2 := func(routeKey, rawPath, stage, domain string) string {
+		return `{"version":"2.0","routeKey":"` + routeKey + `","rawPath":"` + rawPath + `","rawQueryString":"",
+ "requestContext":{"stage":"` + stage + `","domainName":"` + domain + `","http":{"method":"POST","path":"` + rawPath + `","sourceIp":"192.0.2.1"}}}`
+	}
+	rest := func(resource, path, stage string) string {
+		return `{"httpMethod":"POST","resource":"` + resource + `","path":"` + path + `","requestContext":{"stage":"` + stage + `","requestId":"r"}}`
+	}
+	const execute = "abc123.execute-api.us-east-1.amazonaws.com"
+	tests := []struct {
+		name, event, want string
+	}{
+		{"HTTP API named stage", v2("POST /v1/usersig", "/prod/v1/usersig", "prod", execute), "/v1/usersig"},
+		{"HTTP API mapping key", v2("POST /v1/usersig", "/api/v1/usersig", "prod", "api.example.com"), "/v1/usersig"},
+		{"HTTP API nested mapping key", v2("POST /v1/calls/join", "/a/b/v1/calls/join", "$default", "api.example.com"), "/v1/calls/join"},
+		{"HTTP API default stage unchanged", v2("POST /v1/usersig", "/v1/usersig", "$default", execute), "/v1/usersig"},
+		{"HTTP API named stage, $default route", v2("$default", "/prod/v1/usersig", "prod", execute), "/v1/usersig"},
+		{"HTTP API named stage, stage root", v2("$default", "/prod", "prod", execute), "/"},
+		{"HTTP API stage named like a path segment on a custom domain", v2("$default", "/v1/usersig", "v1", "api.example.com"), "/v1/usersig"},
+		{"HTTP API route suffix only at a segment boundary", v2("POST /usersig", "/v1/usersig", "$default", "api.example.com"), "/usersig"},
+		{"HTTP API no partial segment", v2("POST /sig", "/v1/usersig", "$default", "api.example.com"), "/v1/usersig"},
+		{"HTTP API parameterised route left alone", v2("POST /{proxy+}", "/api/v1/usersig", "$default", "api.example.com"), "/api/v1/usersig"},
+		{"REST mapping key", rest("/v1/calls", "/api/v1/calls", "prod"), "/v1/calls"},
+		{"REST path without stage", rest("/v1/calls", "/v1/calls", "v1"), "/v1/calls"},
+		{"REST proxy resource left alone", rest("/{proxy+}", "/v1/calls", "prod"), "/v1/calls"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &apptest.App{}
+			invoke(t, app, tt.event)
+			reqs := app.Requests()
+			if len(reqs) != 1 || reqs[0].Path != tt.want {
+				t.Fatalf("app saw %+v, want path %q", reqs, tt.want)
+			}
+		})
+	}
+}
+
 func TestRESTv1SingleValueFallback(t *testing.T) {
 	app := &apptest.App{}
 	invoke(t, app, `{"httpMethod":"GET","path":"/healthz","headers":{"X-A":"1"},"queryStringParameters":{"k":"v w"},"requestContext":{"requestId":"r"}}`)

@@ -27,7 +27,8 @@ const (
 	IdleTimeout = 120 * time.Second
 	// MaxHeaderBytes caps request header size.
 	MaxHeaderBytes = 64 << 10
-	// ShutdownTimeout is how long in-flight requests get after ctx is done.
+	// ShutdownTimeout is how long in-flight requests get after ctx is done
+	// before they are cut off.
 	ShutdownTimeout = 10 * time.Second
 )
 
@@ -58,10 +59,20 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler, logger *sl
 	return Serve(ctx, ln, h, logger)
 }
 
-// Serve serves h on ln until ctx is done, then shuts down gracefully:
-// it stops accepting, lets in-flight requests finish for up to
-// ShutdownTimeout, and returns nil. A serve failure is returned.
+// Serve serves h on ln until ctx is done, then shuts down with
+// ShutdownTimeout as the grace period (see ServeWithGrace).
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	return ServeWithGrace(ctx, ln, h, logger, ShutdownTimeout)
+}
+
+// ServeWithGrace serves h on ln until ctx is done, then shuts down: it
+// stops accepting and lets in-flight requests finish for up to grace.
+// Requests still running after grace are cut off (their connections are
+// closed) and the cut is logged as one warning, "http server shutdown
+// forced". Either way the shutdown that was asked for has happened, so it
+// returns nil: a forced shutdown is not a serving failure (the binaries
+// exit 0 after it). A failure to serve is returned.
+func ServeWithGrace(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, grace time.Duration) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -75,18 +86,20 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 		return fmt.Errorf("web: serving: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if err != nil {
-		// In-flight requests outlived ShutdownTimeout: cut them off.
+	forced := false
+	if err := srv.Shutdown(sctx); err != nil {
+		// In-flight requests outlived the grace period: cut them off.
+		forced = true
 		srv.Close()
 	}
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("web: shutting down: %w", serr)
 	}
-	if err != nil {
-		return fmt.Errorf("web: shutting down: %w", err)
+	if forced {
+		logger.Warn("http server shutdown forced: in-flight requests cut off", "grace", grace.String())
+		return nil
 	}
 	logger.Info("http server stopped")
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/platform/web"
 )
 
@@ -91,6 +92,54 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Serve did not return")
+	}
+}
+
+// TestForcedShutdown: a request that outlives the grace period is cut off;
+// the shutdown still counts as done (nil, so the binaries exit 0) and is
+// logged as one warning.
+func TestForcedShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	})
+	var logs testlog.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- web.ServeWithGrace(ctx, ln, h, logs.JSONLogger(), 50*time.Millisecond) }()
+	reqErr := make(chan error, 1)
+	go func() {
+		resp, err := client.Get("http://" + ln.Addr().String() + "/hang")
+		if err == nil {
+			resp.Body.Close()
+		}
+		reqErr <- err
+	}()
+	<-entered
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeWithGrace = %v, want nil after a forced shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("ServeWithGrace did not return")
+	}
+	if err := <-reqErr; err == nil {
+		t.Error("the hung request got a response; want its connection cut")
+	}
+	out := logs.String()
+	if strings.Count(out, `"level":"WARN","msg":"http server shutdown forced: in-flight requests cut off","grace":"50ms"`) != 1 ||
+		strings.Contains(out, "http server stopped") || strings.Contains(out, `"level":"ERROR"`) {
+		t.Errorf("logs:\n%s", out)
 	}
 }
 
