@@ -32,17 +32,22 @@ type fakeSource struct {
 	panics  bool
 	gate    chan struct{}
 	started chan struct{}
+	// deaf makes a gated Load ignore its context (a client without its
+	// own deadline on a connection that never answers).
+	deaf bool
 }
 
 func (f *fakeSource) Load(ctx context.Context) (Secret, error) {
 	f.mu.Lock()
 	f.calls++
-	gate, started, val, err, panics := f.gate, f.started, f.val, f.err, f.panics
+	gate, started, val, err, panics, deaf := f.gate, f.started, f.val, f.err, f.panics, f.deaf
 	f.mu.Unlock()
 	if started != nil {
 		started <- struct{}{}
 	}
-	if gate != nil {
+	if gate != nil && deaf {
+		<-gate
+	} else if gate != nil {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -119,13 +124,60 @@ func newTestCache(src Source, clock *fakeClock, logs *logBuffer, check func(Secr
 	})
 }
 
+// watchdog bounds every wait in these tests: exceeding it is a hang,
+// reported as a failure instead of blocking the test binary.
+const watchdog = 20 * time.Second
+
+// mustLoad calls Load, fails on an error, and then waits for a background
+// refresh that Load may have started, so that the next step sees its
+// outcome (store calls, logs, the refreshed value).
 func mustLoad(t *testing.T, c *Cache) Secret {
 	t.Helper()
-	s, err := c.Load(context.Background())
+	s, err := loadGuarded(t, c, context.Background())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	awaitRefresh(t, c)
 	return s
+}
+
+// loadGuarded calls c.Load and fails the test if it does not return
+// within the watchdog.
+func loadGuarded(t *testing.T, c *Cache, ctx context.Context) (Secret, error) {
+	t.Helper()
+	type result struct {
+		s   Secret
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := c.Load(ctx)
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-time.After(watchdog):
+		t.Fatalf("Load did not return within %s", watchdog)
+		return Secret{}, nil
+	}
+}
+
+// awaitRefresh waits until the fetch in flight, if any, has finished
+// (including its log record).
+func awaitRefresh(t *testing.T, c *Cache) {
+	t.Helper()
+	c.mu.Lock()
+	f := c.flight
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	select {
+	case <-f.done:
+	case <-time.After(watchdog):
+		t.Fatalf("fetch did not finish within %s", watchdog)
+	}
 }
 
 func TestCacheTTLAndRotation(t *testing.T) {
@@ -142,7 +194,8 @@ func TestCacheTTLAndRotation(t *testing.T) {
 		{advance: time.Minute, want: key1, wantCalls: 1},
 		{setVal: &key2, want: key1, wantCalls: 1}, // rotated in the store, cached here
 		{advance: 9*time.Minute - time.Nanosecond, want: key1, wantCalls: 1},
-		{advance: time.Nanosecond, want: key2, wantCalls: 2}, // TTL reached: picked up
+		{advance: time.Nanosecond, want: key1, wantCalls: 2}, // TTL reached: cached value served while refreshing
+		{want: key2, wantCalls: 2},                           // picked up
 		{advance: 5 * time.Minute, want: key2, wantCalls: 2},
 	}
 	for i, st := range steps {
@@ -198,6 +251,7 @@ func TestCacheStaleOnError(t *testing.T) {
 	// The store comes back.
 	src.set(key2, nil)
 	clock.Advance(30 * time.Second)
+	mustLoad(t, c) // the retry runs in the background
 	if got := mustLoad(t, c); got != key2 {
 		t.Fatalf("recovered value not served")
 	}
@@ -324,6 +378,7 @@ func TestCacheWaiterDeadline(t *testing.T) {
 	}
 	<-started
 	close(gate2)
+	awaitRefresh(t, c)
 	if got := mustLoad(t, c); got != key2 {
 		t.Fatalf("refreshed value not served")
 	}
@@ -337,6 +392,84 @@ func TestCacheFetchTimeout(t *testing.T) {
 	_, err := c.Load(context.Background())
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Load = %v, want ErrUnavailable wrapping DeadlineExceeded", err)
+	}
+}
+
+// TestCacheServesCachedValueWhileStoreHangs: once a value is cached, a
+// hung store delays no request. Every Load after the TTL returns the cached
+// value at once while exactly one background refresh waits on the store;
+// the refreshed value is served once the store answers.
+func TestCacheServesCachedValueWhileStoreHangs(t *testing.T) {
+	clock, logs := newFakeClock(), &logBuffer{}
+	src := &fakeSource{val: key1}
+	// A fetch timeout far beyond the watchdog: a Load that waited for the
+	// refresh would be reported as hung.
+	c := NewCache(src, CacheOptions{TTL: 10 * time.Minute, Now: clock.Now,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), FetchTimeout: time.Hour})
+	mustLoad(t, c)
+
+	gate, started := make(chan struct{}), make(chan struct{}, 1)
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	})
+	src.setGate(gate, started)
+	src.set(key2, nil)
+	clock.Advance(10 * time.Minute)
+	for i := range 20 {
+		clock.Advance(3 * time.Second) // 20 requests over a minute
+		got, err := loadGuarded(t, c, context.Background())
+		if err != nil || got != key1 {
+			t.Fatalf("request %d during the refresh = %v, %v; want the cached value", i, fieldsOf(got), err)
+		}
+	}
+	<-started
+	if n := src.count(); n != 2 {
+		t.Fatalf("%d fetches, want 2 (the first load and exactly one refresh)", n)
+	}
+	close(gate) // the store answers
+	awaitRefresh(t, c)
+	if got := mustLoad(t, c); got != key2 || src.count() != 2 {
+		t.Fatalf("after the refresh: %v after %d fetches, want the new value after 2", fieldsOf(got), src.count())
+	}
+	want := []string{"INFO secret: loaded", "INFO secret: rotated"}
+	if got := logs.records(t); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("logs = %q, want %q", got, want)
+	}
+}
+
+// TestCacheColdStartHungStore: without a cached value, a store that never
+// answers (and a source that ignores its context) still ends the wait
+// after FetchTimeout with an error wrapping ErrUnavailable (the API's 503);
+// calls during the following backoff get the error at once.
+func TestCacheColdStartHungStore(t *testing.T) {
+	clock, logs := newFakeClock(), &logBuffer{}
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) })
+	src := &fakeSource{val: key1, gate: gate, deaf: true}
+	c := NewCache(src, CacheOptions{Now: clock.Now, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		FetchTimeout: 50 * time.Millisecond})
+	for i := range 2 {
+		s, err := loadGuarded(t, c, context.Background())
+		if s != (Secret{}) {
+			t.Fatalf("call %d: partial secret returned", i)
+		}
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call %d: %v, want ErrUnavailable, ErrTimeout and DeadlineExceeded", i, err)
+		}
+		if got, want := err.Error(), "secret: unavailable: secret: timed out: the store did not answer within 50ms: context deadline exceeded"; got != want {
+			t.Fatalf("call %d: error %q, want %q", i, got, want)
+		}
+		if n := src.count(); n != 1 {
+			t.Fatalf("call %d: %d fetches, want 1 (backoff)", i, n)
+		}
+	}
+	want := []string{"ERROR secret: load failed; requests answer unavailable until it succeeds"}
+	if got := logs.records(t); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("logs = %q, want %q", got, want)
 	}
 }
 
@@ -389,6 +522,7 @@ func TestCacheInvalidate(t *testing.T) {
 	mustLoad(t, c)
 	src.set(key2, nil)
 	c.Invalidate()
+	mustLoad(t, c) // serves key1, refreshes
 	if got := mustLoad(t, c); got != key2 || src.count() != 2 {
 		t.Fatalf("after Invalidate: %v after %d fetches", fieldsOf(got), src.count())
 	}
