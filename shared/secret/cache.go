@@ -16,6 +16,9 @@ const (
 	DefaultCacheTTL = 10 * time.Minute
 	// DefaultFetchTimeout bounds one fetch from the store.
 	DefaultFetchTimeout = 5 * time.Second
+	// DefaultRefreshWait is how long the Load that starts a refresh of a
+	// cached value waits for it (see CacheOptions.RefreshWait).
+	DefaultRefreshWait = 500 * time.Millisecond
 	// DefaultMinBackoff is the wait after a first failed fetch.
 	DefaultMinBackoff = time.Second
 	// DefaultMaxBackoff caps the doubling backoff after failed fetches.
@@ -44,6 +47,15 @@ type CacheOptions struct {
 	// The fetch does not inherit the triggering caller's cancellation
 	// (other callers wait for it too), only its values. Default 5s.
 	FetchTimeout time.Duration
+	// RefreshWait is how long the one Load that starts a refresh of a
+	// cached (expired) value waits for the fetch before it serves the
+	// cached value; every other Load serves it at once. The wait lets a
+	// healthy store's answer (tens of milliseconds) arrive within the
+	// invocation that asked for it: on Lambda and SCF an instance is frozen
+	// as soon as its invocation returns, so a purely background fetch
+	// would rarely finish before its deadline. Default 500ms; a negative
+	// value never waits.
+	RefreshWait time.Duration
 	// MinBackoff is the wait after the first failed fetch before the store
 	// is asked again; it doubles per consecutive failure up to MaxBackoff.
 	// Defaults 1s and 30s.
@@ -60,9 +72,10 @@ type CacheOptions struct {
 //
 //   - A fresh value (younger than TTL) is returned without I/O.
 //   - Otherwise exactly one fetch runs at a time, bounded by FetchTimeout.
-//   - With a cached value, an expired one included, Load never waits: it
-//     returns the cached value at once while the one fetch refreshes it in
-//     the background, so a slow or hung store delays no request.
+//   - With a cached value, an expired one included, a slow or hung store
+//     delays no request beyond RefreshWait: the Load that starts the one
+//     refresh waits at most RefreshWait for it, every other Load returns
+//     the cached value at once, and the fetch carries on in the background.
 //   - Without a cached value (cold start), callers wait for the one fetch
 //     (a cold-start burst causes one store request, not a hundred), at
 //     most FetchTimeout, then get an error wrapping ErrUnavailable.
@@ -78,6 +91,7 @@ type Cache struct {
 	src          Source
 	ttl          time.Duration
 	fetchTimeout time.Duration
+	refreshWait  time.Duration
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
 	logInterval  time.Duration
@@ -109,12 +123,16 @@ func NewCache(src Source, opts CacheOptions) *Cache {
 		src:          src,
 		ttl:          orDefault(opts.TTL, DefaultCacheTTL),
 		fetchTimeout: orDefault(opts.FetchTimeout, DefaultFetchTimeout),
+		refreshWait:  opts.RefreshWait,
 		minBackoff:   orDefault(opts.MinBackoff, DefaultMinBackoff),
 		maxBackoff:   orDefault(opts.MaxBackoff, DefaultMaxBackoff),
 		logInterval:  orDefault(opts.LogInterval, DefaultLogInterval),
 		now:          opts.Now,
 		log:          opts.Logger,
 		check:        opts.Check,
+	}
+	if c.refreshWait == 0 {
+		c.refreshWait = DefaultRefreshWait
 	}
 	if c.maxBackoff < c.minBackoff {
 		c.maxBackoff = c.minBackoff
@@ -162,6 +180,7 @@ func (c *Cache) Load(ctx context.Context) (Secret, error) {
 		c.mu.Unlock()
 		return v, nil
 	}
+	started := false
 	if c.flight == nil {
 		if now.Before(c.retryAt) {
 			v, have, err := c.val, c.have, c.lastErr
@@ -173,14 +192,18 @@ func (c *Cache) Load(ctx context.Context) (Secret, error) {
 		}
 		c.flight = &flight{done: make(chan struct{})}
 		go c.fetch(context.WithoutCancel(ctx), c.flight)
+		started = true
 	}
+	f := c.flight
 	if c.have {
 		// Stale-while-refresh: the fetch runs in the background.
 		v := c.val
 		c.mu.Unlock()
+		if started && c.refreshWait > 0 {
+			return c.awaitRefresh(ctx, f, v), nil
+		}
 		return v, nil
 	}
-	f := c.flight
 	c.mu.Unlock()
 
 	// Cold: wait for the fetch, which ends within fetchTimeout.
@@ -193,6 +216,22 @@ func (c *Cache) Load(ctx context.Context) (Secret, error) {
 	case <-ctx.Done():
 		return Secret{}, fmt.Errorf("%w: gave up waiting for the secret store: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// awaitRefresh waits at most refreshWait (and ctx) for the refresh f: its
+// value if it succeeds in time, else the cached value v.
+func (c *Cache) awaitRefresh(ctx context.Context, f *flight, v Secret) Secret {
+	t := time.NewTimer(c.refreshWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		if f.err == nil {
+			return f.val
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return v
 }
 
 // fetch runs one fetch and publishes its result to f and the cache.

@@ -115,12 +115,16 @@ var (
 	key2 = Secret{SDKAppID: testAppID, SecretKey: testPrevKey, PreviousSecretKey: testKey}
 )
 
+// newTestCache returns a Cache on clock whose refreshing Load waits for
+// the fetch as long as the watchdog allows, so that a fake store's
+// immediate answer is served deterministically by the Load that asked.
 func newTestCache(src Source, clock *fakeClock, logs *logBuffer, check func(Secret) error) *Cache {
 	return NewCache(src, CacheOptions{
-		TTL:    10 * time.Minute,
-		Now:    clock.Now,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		Check:  check,
+		TTL:         10 * time.Minute,
+		Now:         clock.Now,
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		Check:       check,
+		RefreshWait: watchdog,
 	})
 }
 
@@ -194,8 +198,7 @@ func TestCacheTTLAndRotation(t *testing.T) {
 		{advance: time.Minute, want: key1, wantCalls: 1},
 		{setVal: &key2, want: key1, wantCalls: 1}, // rotated in the store, cached here
 		{advance: 9*time.Minute - time.Nanosecond, want: key1, wantCalls: 1},
-		{advance: time.Nanosecond, want: key1, wantCalls: 2}, // TTL reached: cached value served while refreshing
-		{want: key2, wantCalls: 2},                           // picked up
+		{advance: time.Nanosecond, want: key2, wantCalls: 2}, // TTL reached: picked up
 		{advance: 5 * time.Minute, want: key2, wantCalls: 2},
 	}
 	for i, st := range steps {
@@ -251,7 +254,6 @@ func TestCacheStaleOnError(t *testing.T) {
 	// The store comes back.
 	src.set(key2, nil)
 	clock.Advance(30 * time.Second)
-	mustLoad(t, c) // the retry runs in the background
 	if got := mustLoad(t, c); got != key2 {
 		t.Fatalf("recovered value not served")
 	}
@@ -396,16 +398,17 @@ func TestCacheFetchTimeout(t *testing.T) {
 }
 
 // TestCacheServesCachedValueWhileStoreHangs: once a value is cached, a
-// hung store delays no request. Every Load after the TTL returns the cached
-// value at once while exactly one background refresh waits on the store;
-// the refreshed value is served once the store answers.
+// hung store delays no request beyond RefreshWait. The Load that starts the
+// refresh waits RefreshWait, every other Load returns the cached value at
+// once, exactly one background refresh waits on the store, and the
+// refreshed value is served once the store answers.
 func TestCacheServesCachedValueWhileStoreHangs(t *testing.T) {
 	clock, logs := newFakeClock(), &logBuffer{}
 	src := &fakeSource{val: key1}
 	// A fetch timeout far beyond the watchdog: a Load that waited for the
 	// refresh would be reported as hung.
 	c := NewCache(src, CacheOptions{TTL: 10 * time.Minute, Now: clock.Now,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)), FetchTimeout: time.Hour})
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), FetchTimeout: time.Hour, RefreshWait: 10 * time.Millisecond})
 	mustLoad(t, c)
 
 	gate, started := make(chan struct{}), make(chan struct{}, 1)
@@ -438,6 +441,45 @@ func TestCacheServesCachedValueWhileStoreHangs(t *testing.T) {
 	want := []string{"INFO secret: loaded", "INFO secret: rotated"}
 	if got := logs.records(t); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("logs = %q, want %q", got, want)
+	}
+}
+
+// TestCacheRefreshWait: the Load that starts a refresh of an expired value
+// gets the fetched value when the store answers within RefreshWait (on
+// Lambda and SCF the instance freezes when the invocation returns, so the
+// refresh must not depend on a later invocation); with a negative
+// RefreshWait it gets the cached value and the refresh completes in the
+// background.
+func TestCacheRefreshWait(t *testing.T) {
+	tests := []struct {
+		name        string
+		refreshWait time.Duration
+		want        Secret
+	}{
+		{name: "waits", refreshWait: watchdog, want: key2},
+		{name: "never waits", refreshWait: -1, want: key1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock, logs := newFakeClock(), &logBuffer{}
+			src := &fakeSource{val: key1}
+			c := NewCache(src, CacheOptions{TTL: 10 * time.Minute, Now: clock.Now,
+				Logger: slog.New(slog.NewJSONHandler(logs, nil)), RefreshWait: tt.refreshWait})
+			mustLoad(t, c)
+			gate, started := make(chan struct{}), make(chan struct{}, 1)
+			src.setGate(gate, started)
+			src.set(key2, nil)
+			clock.Advance(10 * time.Minute)
+			go func() { <-started; close(gate) }() // the store answers once asked
+			got, err := loadGuarded(t, c, context.Background())
+			if err != nil || got != tt.want {
+				t.Fatalf("Load at expiry = %v, %v; want %v", fieldsOf(got), err, fieldsOf(tt.want))
+			}
+			awaitRefresh(t, c)
+			if got := mustLoad(t, c); got != key2 || src.count() != 2 {
+				t.Fatalf("after the refresh: %v after %d fetches", fieldsOf(got), src.count())
+			}
+		})
 	}
 }
 
@@ -522,7 +564,6 @@ func TestCacheInvalidate(t *testing.T) {
 	mustLoad(t, c)
 	src.set(key2, nil)
 	c.Invalidate()
-	mustLoad(t, c) // serves key1, refreshes
 	if got := mustLoad(t, c); got != key2 || src.count() != 2 {
 		t.Fatalf("after Invalidate: %v after %d fetches", fieldsOf(got), src.count())
 	}
