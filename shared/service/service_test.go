@@ -195,6 +195,9 @@ func TestIssueUserSigTTL(t *testing.T) {
 			if !resp.RefreshAfter.Equal(wantRefresh) {
 				t.Fatalf("refreshAfter = %v, want %v", resp.RefreshAfter, wantRefresh)
 			}
+			if !resp.ServerTime.Equal(t0) || resp.ServerTime.Location() != time.UTC {
+				t.Fatalf("serverTime = %v, want %v UTC", resp.ServerTime, t0)
+			}
 			if resp.UserID != "alice" || resp.SDKAppID != testAppID {
 				t.Fatalf("userID/sdkAppID = %q/%d", resp.UserID, resp.SDKAppID)
 			}
