@@ -140,9 +140,9 @@ type ResilientOptions struct {
 //
 // Every decision the failure mode makes instead of the store (a fallback)
 // is counted: Stats returns the totals, each throttled failure line carries
-// the count since the previous line, and the first store answer after
-// unreported fallbacks logs a recovery line with their count, so no
-// fallback goes unreported however short the outage.
+// the count since the previous line, and a store answer after unreported
+// fallbacks logs a recovery line with their count (throttled the same way),
+// so no fallback goes unreported however short the outage.
 type Resilient struct {
 	store       Limiter
 	timeout     time.Duration
@@ -306,17 +306,24 @@ func (r *Resilient) logFailure(err error) {
 		slog.Uint64("fallbacks_total", r.fallbacks.Load()))
 }
 
-// logRecovery logs, after a store answer, the fallbacks not yet reported
-// by a failure line. It is one lock and a comparison while the store is
-// healthy.
+// logRecovery logs, after a store answer, the fallbacks no line has
+// reported yet, throttled like the failure lines (a flapping store is not
+// one line per request; its fallbacks go into the next line). It is one
+// lock and a comparison while the store is healthy.
 func (r *Resilient) logRecovery() {
 	r.logMu.Lock()
 	n := r.unreported
-	r.unreported = 0
-	r.logMu.Unlock()
 	if n == 0 {
+		r.logMu.Unlock()
 		return
 	}
+	now := r.now()
+	if now.Sub(r.lastLog) < r.logInterval {
+		r.logMu.Unlock()
+		return
+	}
+	r.lastLog, r.unreported = now, 0
+	r.logMu.Unlock()
 	r.logger.Warn("rate-limit store answering again",
 		slog.String("failure_mode", r.mode.String()),
 		slog.Int("fallbacks", n),

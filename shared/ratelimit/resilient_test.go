@@ -180,8 +180,10 @@ func TestResilientLogThrottle(t *testing.T) {
 
 // TestResilientCountsEveryFallback: every decision the failure mode makes
 // is counted, in Stats and in the logs: a throttled failure line carries
-// the count since the previous line, and when the store answers again a
-// recovery line reports the fallbacks no failure line has reported yet.
+// the count since the previous line, and once the store answers again a
+// recovery line reports the fallbacks no line has reported yet. A flapping
+// store is still logged at most once per interval, and the lines' counts
+// add up to every fallback.
 func TestResilientCountsEveryFallback(t *testing.T) {
 	for _, mode := range []FailureMode{FailLocal, FailOpen, FailClosed} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -206,12 +208,12 @@ func TestResilientCountsEveryFallback(t *testing.T) {
 					clk.Advance(time.Second)
 				}
 			}
-			allow(3) // healthy
+			allow(3) // t=0..2: healthy
 			down.Store(true)
-			allow(90) // 90 s of slow store: lines at the 1st and the 61st fallback
+			allow(90) // t=3..92, slow store: lines at t=3 and t=63
 			down.Store(false)
-			allow(2) // recovered: one line with the 29 fallbacks since
-			want := ResilientStats{StoreDecisions: 5, Fallbacks: 90, Timeouts: 90}
+			allow(40) // t=93..132, recovered: one line at t=123 with the 29 fallbacks since t=63
+			want := ResilientStats{StoreDecisions: 43, Fallbacks: 90, Timeouts: 90}
 			if got := lim.Stats(); got != want {
 				t.Fatalf("Stats() = %+v, want %+v", got, want)
 			}
@@ -223,6 +225,37 @@ func TestResilientCountsEveryFallback(t *testing.T) {
 			}
 			if got := logs.lines(); strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
 				t.Fatalf("logs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
+			}
+
+			// Flapping for 3 minutes (t=133..312, every other decision
+			// fails), then healthy: one line a minute (t=183, 243, 303 and
+			// the recovery at t=363), and the lines report every fallback.
+			for i := range 180 {
+				down.Store(i%2 == 0)
+				allow(1)
+			}
+			down.Store(false)
+			allow(61)
+			wantFlapping := []string{
+				prefix + " fallbacks=26 fallbacks_total=116",
+				prefix + " fallbacks=30 fallbacks_total=146",
+				prefix + " fallbacks=30 fallbacks_total=176",
+				"WARN rate-limit store answering again failure_mode=" + mode.String() + " fallbacks=4 fallbacks_total=180",
+			}
+			if got := logs.lines()[len(wantLines):]; strings.Join(got, "\n") != strings.Join(wantFlapping, "\n") {
+				t.Fatalf("flapping logs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantFlapping, "\n"))
+			}
+			reported := 0
+			for _, l := range logs.lines() {
+				f := strings.Fields(l[strings.Index(l, " fallbacks="):])[0]
+				n, err := strconv.Atoi(strings.TrimPrefix(f, "fallbacks="))
+				if err != nil {
+					t.Fatalf("line %q: %v", l, err)
+				}
+				reported += n
+			}
+			if st := lim.Stats(); reported != 180 || st.Fallbacks != 180 {
+				t.Fatalf("lines report %d fallbacks, Stats %d; want 180 (90 + 90 flapping)", reported, st.Fallbacks)
 			}
 		})
 	}
