@@ -80,6 +80,31 @@ function parseTime(v) {
   return Date.parse(v);
 }
 
+// serverOrigin is the server-clock instant an answer's times count from:
+// its serverTime, or (from a server that does not send it) expiresAt minus
+// ttlSeconds; NaN when neither is there.
+function serverOrigin(d, expiresAt) {
+  var st = parseTime(d.serverTime);
+  if (!isNaN(st)) return st;
+  return typeof d.ttlSeconds === 'number' && d.ttlSeconds > 0 ? expiresAt - d.ttlSeconds * 1000 : NaN;
+}
+
+// localTime moves server-clock instant t onto the device's clock: the
+// request's send time plus how long after origin t falls. The device clock
+// may be hours or days off; only its rate matters. Sending happens before
+// the server issues the answer, so a deadline can only come early, never
+// late. Without an origin, t is used as it is.
+function localTime(t, origin, sentAt) {
+  return isNaN(origin) ? t : sentAt + (t - origin);
+}
+
+// within reports whether the device clock reads between an entry's send
+// time and deadline; a clock set back before the send time counts as
+// outside, so a clock change can never stretch a cached credential.
+function within(e, t, deadline) {
+  return t >= e.sentAt && t < deadline;
+}
+
 function parseJSON(data) {
   if (typeof data !== 'string') return data;
   try {
@@ -149,9 +174,10 @@ function createClient(options) {
   var now = opts.now === undefined ? Date.now : opts.now;
   if (typeof now !== 'function') throw new TypeError('callsign: now must be a function');
 
-  var sig = null; // {value, refreshAt, expiresAt, session}
+  // Deadlines below are on the device's clock (see localTime).
+  var sig = null; // {value, sentAt, refreshAt, expiresAt, session}
   var sigInFlight = null;
-  var session = null; // {token, expiresAt}
+  var session = null; // {token, sentAt, expiresAt}
   var loginInFlight = null;
 
   function known() {
@@ -163,8 +189,9 @@ function createClient(options) {
     return new CallsignError(code, redact(what + detail, sensitive.concat(known())));
   }
 
-  // storeUserSig validates a UserSig answer and caches it.
-  function storeUserSig(d, from) {
+  // storeUserSig validates a UserSig answer to a request sent at sentAt
+  // (device clock) and caches it.
+  function storeUserSig(d, from, sentAt) {
     var expiresAt = parseTime(d.expiresAt);
     var refreshAt = parseTime(d.refreshAfter);
     if (typeof d.sdkAppID !== 'number' || typeof d.userID !== 'string' ||
@@ -172,10 +199,12 @@ function createClient(options) {
       throw new CallsignError('invalid_response', 'malformed UserSig response');
     }
     if (isNaN(refreshAt) || refreshAt > expiresAt) refreshAt = expiresAt;
+    var origin = serverOrigin(d, expiresAt);
     sig = {
       value: { sdkAppID: d.sdkAppID, userID: d.userID, userSig: d.userSig, expiresAt: d.expiresAt },
-      refreshAt: refreshAt,
-      expiresAt: expiresAt,
+      sentAt: sentAt,
+      refreshAt: localTime(refreshAt, origin, sentAt),
+      expiresAt: localTime(expiresAt, origin, sentAt),
       session: from || null
     };
     return sig.value;
@@ -267,22 +296,24 @@ function createClient(options) {
   }
 
   function login() {
+    var sentAt;
     return wxLogin().then(function (code) {
+      sentAt = now();
       return post('/v1/session', { code: code }, null);
     }).then(function (d) {
       var expiresAt = parseTime(d.expiresAt);
       if (typeof d.sessionToken !== 'string' || d.sessionToken === '' || isNaN(expiresAt)) {
         throw new CallsignError('invalid_response', 'malformed session response');
       }
-      var s = { token: d.sessionToken, expiresAt: expiresAt };
+      var s = { token: d.sessionToken, sentAt: sentAt, expiresAt: localTime(expiresAt, parseTime(d.serverTime), sentAt) };
       session = s;
       // The session answer carries a UserSig too; keep it so the first
       // getUserSig() needs no second request.
       try {
         storeUserSig({
           sdkAppID: d.sdkAppID, userID: d.userID, userSig: d.userSig,
-          expiresAt: d.userSigExpiresAt, refreshAfter: d.refreshAfter
-        }, s);
+          expiresAt: d.userSigExpiresAt, refreshAfter: d.refreshAfter, serverTime: d.serverTime
+        }, s, sentAt);
       } catch (e) {
         // A session without a usable UserSig is still a session.
       }
@@ -291,7 +322,7 @@ function createClient(options) {
   }
 
   function validSession() {
-    return session && now() < session.expiresAt ? session : null;
+    return session && within(session, now(), session.expiresAt) ? session : null;
   }
 
   // ensureSession returns the current session, or logs in; concurrent
@@ -337,17 +368,18 @@ function createClient(options) {
   }
 
   function fetchUserSig() {
+    var sentAt = now();
     if (transport === 'cloud') {
       return callCloud('usersig', {}).then(function (d) {
-        return storeUserSig(d, null);
+        return storeUserSig(d, null, sentAt);
       });
     }
     var hadSession = validSession() !== null;
     return ensureSession().then(function (s) {
       // A login made for this call brought a fresh UserSig with it.
-      if (!hadSession && sig && sig.session === s && now() < sig.refreshAt) return sig.value;
+      if (!hadSession && sig && sig.session === s && within(sig, now(), sig.refreshAt)) return sig.value;
       return authedPost('/v1/usersig', {}).then(function (d) {
-        return storeUserSig(d, null);
+        return storeUserSig(d, null, sentAt);
       });
     });
   }
@@ -357,13 +389,15 @@ function createClient(options) {
   }
 
   // getUserSig() -> {sdkAppID, userID, userSig, expiresAt}: the
-  // genTestUserSig shape. Cached until refreshAfter; concurrent callers
-  // share one request. If a refresh fails while the cached UserSig has not
-  // expired yet, the cached one is returned. {forceRefresh: true} skips the
-  // cache (use it when TRTC or TIM report the UserSig expired).
+  // genTestUserSig shape. Cached until refreshAfter (as a duration from
+  // when it was requested, so a wrong device clock does not matter);
+  // concurrent callers share one request. If a refresh fails while the
+  // cached UserSig has not expired yet, the cached one is returned.
+  // {forceRefresh: true} skips the cache (use it when TRTC or TIM report
+  // the UserSig expired).
   function getUserSig(options) {
     var force = !!(options && options.forceRefresh);
-    if (!force && sig && now() < sig.refreshAt) return Promise.resolve(copy(sig.value));
+    if (!force && sig && within(sig, now(), sig.refreshAt)) return Promise.resolve(copy(sig.value));
     if (!sigInFlight) {
       sigInFlight = fetchUserSig().then(function (v) {
         sigInFlight = null;
@@ -374,7 +408,7 @@ function createClient(options) {
       });
     }
     return sigInFlight.then(copy, function (err) {
-      if (!force && sig && now() < sig.expiresAt) return copy(sig.value);
+      if (!force && sig && within(sig, now(), sig.expiresAt)) return copy(sig.value);
       throw err;
     });
   }

@@ -45,6 +45,7 @@ function clock(iso) {
   let t = Date.parse(iso);
   const now = () => t;
   now.set = (s) => { t = Date.parse(s); };
+  now.advance = (ms) => { t += ms; };
   return now;
 }
 
@@ -477,4 +478,142 @@ test('error messages never carry tokens, tickets or login codes', async (t) => {
     const text = [err.message, err.stack, JSON.stringify(err), String(err)].join('\n');
     for (const s of secrets) assert.ok(!text.includes(s), `error text contains a credential: ${text}`);
   }
+});
+
+// ---- device clock skew ---------------------------------------------------
+
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+// issued is what callsign answers at serverNow (its own clock): a 24 h
+// UserSig, refreshAfter at 80 %, and serverTime.
+function issued(serverNow, n) {
+  return {
+    sdkAppID: 1400000000, userID: 'wx_alice', userSig: 'usersig-' + n, expiresAt: iso(serverNow + DAY),
+    ttlSeconds: 86400, refreshAfter: iso(serverNow + DAY * 4 / 5), serverTime: iso(serverNow),
+  };
+}
+
+function issuedSession(serverNow, n) {
+  const u = issued(serverNow, n);
+  return {
+    sessionToken: SESSION_1, expiresAt: iso(serverNow + DAY), userID: u.userID, sdkAppID: u.sdkAppID, userSig: u.userSig,
+    userSigExpiresAt: u.expiresAt, refreshAfter: u.refreshAfter, serverTime: u.serverTime,
+  };
+}
+
+// skewedServer installs a fake callsign whose clock is serverNow(); while
+// up() is false it answers 503 unavailable.
+function skewedServer(t, serverNow, up) {
+  let n = 0;
+  const codes = Array.from({ length: 100 }, (_, i) => '0a3bcdEF0ghIJk1lmNOpq2rsTUv' + String(i).padStart(5, '0'));
+  return installWx(t, {
+    codes,
+    cloud: () => (up()
+      ? { result: { ok: true, data: issued(serverNow(), ++n) } }
+      : { result: { ok: false, error: { code: 'unavailable', message: 'service unavailable' } } }),
+    request: (r) => {
+      if (!up()) return httpError(503, 'unavailable', 'service unavailable');
+      return ok(r.url.endsWith('/v1/session') ? issuedSession(serverNow(), ++n) : issued(serverNow(), ++n));
+    },
+  });
+}
+
+for (const transport of ['cloud', 'https']) {
+  test(`${transport}: device clock 48 h ahead: one request for 20 calls, then a refresh at 80 % of the lifetime`, async (t) => {
+    const now = clock('2026-11-28T12:00:00Z');
+    const serverNow = () => now() - 2 * DAY; // the server reads 2026-11-26T12:00:00Z
+    const log = skewedServer(t, serverNow, () => true);
+    const client = createClient({ transport, baseURL: BASE, now });
+    const requests = () => log.cloud.length + log.requests.length;
+
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await client.getUserSig()).userSig, 'usersig-1', `call ${i + 1}`);
+      now.advance(HOUR * 19 / 20); // 20 calls over the 19.2 h before refreshAfter
+    }
+    assert.equal(requests(), 1);
+    now.set(iso(Date.parse('2026-11-28T12:00:00Z') + DAY * 4 / 5)); // refreshAfter, by the device's clock
+    assert.equal((await client.getUserSig()).userSig, 'usersig-2');
+    assert.equal(requests(), 2);
+  });
+
+  test(`${transport}: device clock 48 h behind: the UserSig is refreshed after 80 % of its lifetime`, async (t) => {
+    const start = Date.parse('2026-11-24T12:00:00Z');
+    const now = clock(iso(start));
+    const serverNow = () => now() + 2 * DAY; // the server reads 2026-11-26T12:00:00Z
+    const log = skewedServer(t, serverNow, () => true);
+    const client = createClient({ transport, baseURL: BASE, now });
+    const requests = () => log.cloud.length + log.requests.length;
+
+    for (let h = 0; h <= 19; h++) {
+      now.set(iso(start + h * HOUR));
+      assert.equal((await client.getUserSig()).userSig, 'usersig-1', `hour ${h}`);
+    }
+    assert.equal(requests(), 1);
+    now.set(iso(start + DAY * 4 / 5)); // 19.2 h of device time, not 48 h more
+    assert.equal((await client.getUserSig()).userSig, 'usersig-2');
+    assert.equal(requests(), 2);
+  });
+
+  test(`${transport}: device clock 48 h behind: never serves an expired UserSig`, async (t) => {
+    const start = Date.parse('2026-11-24T12:00:00Z');
+    const now = clock(iso(start));
+    const serverNow = () => now() + 2 * DAY; // the server reads 2026-11-26T12:00:00Z
+    let up = true;
+    skewedServer(t, serverNow, () => up);
+    const client = createClient({ transport, baseURL: BASE, now });
+    assert.equal((await client.getUserSig()).userSig, 'usersig-1');
+
+    // The server goes down: the cached UserSig is served while it is valid
+    // on the server's clock (until hour 24), and never after.
+    up = false;
+    let served = 0;
+    let refused = 0;
+    for (let h = 1; h <= 30; h++) {
+      now.set(iso(start + h * HOUR));
+      let v;
+      try {
+        v = await client.getUserSig();
+      } catch (err) {
+        assert.equal(fields(err).code, 'unavailable', `hour ${h}`);
+        refused++;
+        continue;
+      }
+      assert.ok(serverNow() < Date.parse(v.expiresAt),
+        `hour ${h}: served a UserSig that expired at ${v.expiresAt} (server time ${iso(serverNow())})`);
+      served++;
+    }
+    assert.deepEqual({ served, refused }, { served: 23, refused: 7 });
+  });
+}
+
+test('cloud: from a server without serverTime, ttlSeconds gives the durations', async (t) => {
+  const now = clock('2026-11-28T12:00:00Z');
+  const serverNow = () => now() - 2 * DAY;
+  let n = 0;
+  const log = installWx(t, {
+    cloud: () => {
+      const d = issued(serverNow(), ++n);
+      delete d.serverTime;
+      return { result: { ok: true, data: d } };
+    },
+  });
+  const client = createClient({ transport: 'cloud', now });
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await client.getUserSig()).userSig, 'usersig-1');
+    now.advance(HOUR * 19 / 20);
+  }
+  assert.equal(log.cloud.length, 1);
+});
+
+test('cloud: a device clock set back before the request time refetches instead of stretching the cache', async (t) => {
+  const now = clock('2026-11-26T12:00:00Z');
+  let n = 0;
+  const log = installWx(t, { cloud: () => ({ result: { ok: true, data: issued(now(), ++n) } }) });
+  const client = createClient({ transport: 'cloud', now });
+  assert.equal((await client.getUserSig()).userSig, 'usersig-1');
+  now.advance(-HOUR);
+  assert.equal((await client.getUserSig()).userSig, 'usersig-2');
+  assert.equal(log.cloud.length, 2);
 });

@@ -86,7 +86,8 @@ func TestCallFlow(t *testing.T) {
 			// A gets a UserSig.
 			us := e.do(req{path: "/v1/usersig", body: `{}`, user: "alice"}).mustOK(t)
 			if us.str("userID") != "alice" || us.num("sdkAppID") != testAppID || us.num("ttlSeconds") != 86400 ||
-				us.str("expiresAt") != at(24*time.Hour) || us.str("refreshAfter") != at(19*time.Hour+12*time.Minute) {
+				us.str("expiresAt") != at(24*time.Hour) || us.str("refreshAfter") != at(19*time.Hour+12*time.Minute) ||
+				us.str("serverTime") != at(0) {
 				t.Fatalf("usersig response %s", us.raw)
 			}
 			if _, err := usersig.Verify(us.str("userSig"), []string{testKey}, usersig.Expect{SDKAppID: testAppID, UserID: "alice", Now: t0}); err != nil {
@@ -105,6 +106,7 @@ func TestCallFlow(t *testing.T) {
 			}
 			if cr.num("privileges") != float64(tt.caller) ||
 				cr.str("expiresAt") != at(2*time.Hour) || cr.str("inviteExpiresAt") != at(2*time.Minute) ||
+				cr.str("serverTime") != at(0) ||
 				!strings.HasPrefix(cr.str("callID"), "c_") || cr.str("callToken") == "" {
 				t.Fatalf("create response %s", cr.raw)
 			}
@@ -115,7 +117,8 @@ func TestCallFlow(t *testing.T) {
 			joinBody := `{"callToken":"` + cr.str("callToken") + `"}`
 			jb := e.do(req{path: "/v1/calls/join", body: joinBody, user: "bob"}).mustOK(t)
 			if jb.str("callID") != cr.str("callID") || roomOf(t, jb.body["roomID"]) != room ||
-				jb.num("privileges") != float64(tt.invitee) || jb.str("expiresAt") != at(2*time.Hour+30*time.Second) || len(jb.body) != 5 {
+				jb.num("privileges") != float64(tt.invitee) || jb.str("expiresAt") != at(2*time.Hour+30*time.Second) ||
+				jb.str("serverTime") != at(30*time.Second) || len(jb.body) != 6 {
 				t.Fatalf("join response %s", jb.raw)
 			}
 			checkPMK(t, jb.str("privateMapKey"), "bob", room, tt.invitee, t0.Add(2*time.Hour+30*time.Second))
@@ -208,7 +211,8 @@ func TestSessionFlow(t *testing.T) {
 	d, _ := identity.NewDeriver(identity.ModeHash, "wx_")
 	uid, _ := d.Derive("oabc123")
 	if s.str("userID") != uid || s.num("sdkAppID") != testAppID || s.str("expiresAt") != at(24*time.Hour) ||
-		s.str("userSigExpiresAt") != at(24*time.Hour) || s.str("refreshAfter") != at(19*time.Hour+12*time.Minute) || len(s.body) != 7 {
+		s.str("userSigExpiresAt") != at(24*time.Hour) || s.str("refreshAfter") != at(19*time.Hour+12*time.Minute) ||
+		s.str("serverTime") != at(0) || len(s.body) != 8 {
 		t.Fatalf("session response %s", s.raw)
 	}
 	if strings.Contains(string(s.raw), sessionKey) || strings.Contains(string(s.raw), "session_key") {

@@ -291,7 +291,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // credential, no body and no client-chosen text except the request ID.
 func (a *API) logLine(ctx context.Context, transport string, x *exchange, start time.Time) {
 	level := slog.LevelInfo
-	if x.status >= 500 {
+	switch {
+	case x.status == http.StatusServiceUnavailable:
+		// A dependency is down; the component that failed logs the cause
+		// at ERROR, throttled, so an outage is not one ERROR per request.
+		level = slog.LevelWarn
+	case x.status >= 500:
 		level = slog.LevelError
 	}
 	outcome := x.code

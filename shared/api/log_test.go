@@ -111,7 +111,7 @@ func TestLoggingServerErrors(t *testing.T) {
 		case r["msg"] == "loading the signing secret failed":
 			sawCause = r["level"] == "ERROR" && strings.Contains(r["error"].(string), "secret: unavailable")
 		case r["msg"] == "request" && r["requestID"] == "rid-503":
-			sawAccess503 = r["level"] == "ERROR" && r["status"] == float64(503) && r["userID"] == "alice"
+			sawAccess503 = r["level"] == "WARN" && r["status"] == float64(503) && r["userID"] == "alice"
 		case r["msg"] == "panic serving request":
 			sawPanic = r["requestID"] == "rid-500" && r["panicType"] == "string" && strings.Contains(r["stack"].(string), "panicVerifier")
 		case r["msg"] == "request" && r["requestID"] == "rid-500":

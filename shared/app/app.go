@@ -350,7 +350,7 @@ func newLimiter(ctx context.Context, cfg config.Config, opts Options) (ratelimit
 		return nil, fmt.Errorf("app: %s_LIMITER_FAILURE: %w", config.Prefix, err)
 	}
 	return ratelimit.NewResilient(store, ratelimit.ResilientOptions{
-		Timeout: cfg.LimiterTimeout,
+		Timeout: cfg.StoreTimeout(),
 		Mode:    mode,
 		Local:   local,
 		Logger:  opts.Logger,

@@ -109,8 +109,9 @@ type Config struct {
 	// RateLimits overrides per-operation policies, e.g.
 	// "usersig=10/1m:20,call.create=5/1m".
 	RateLimits string `split_words:"true" desc:"per-operation limits: op=RATE/PERIOD[:BURST],..."`
-	// LimiterTimeout bounds one decision against the shared store.
-	LimiterTimeout time.Duration `split_words:"true" default:"150ms" desc:"deadline of one shared-store decision"`
+	// LimiterTimeout bounds one decision against the shared store; zero
+	// (unset) selects the backend's default (see StoreTimeout).
+	LimiterTimeout time.Duration `split_words:"true" desc:"deadline of one shared-store decision (default 150ms redis, 1s dynamodb)"`
 	// LimiterFailure is the policy when the shared store fails: local, open or closed.
 	LimiterFailure string `split_words:"true" default:"local" desc:"on store failure: local, open or closed"`
 	// LimiterKeyPrefix prefixes shared-store keys; defaults to "callsign:<stage>:".

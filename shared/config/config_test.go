@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the README variable table")
@@ -145,7 +146,9 @@ func TestValidate(t *testing.T) {
 		{"bad rate limits", func(c *Config) { c.RateLimits = "usersig=ten" }, "CALLSIGN_RATE_LIMITS"},
 		{"good rate limits", func(c *Config) { c.RateLimits = "usersig=10/1m:20,call.create=5/1m" }, ""},
 		{"limiter failure", func(c *Config) { c.LimiterFailure = "panic" }, "CALLSIGN_LIMITER_FAILURE"},
-		{"limiter timeout", func(c *Config) { c.LimiterTimeout = 0 }, "CALLSIGN_LIMITER_TIMEOUT"},
+		{"limiter timeout too long", func(c *Config) { c.LimiterTimeout = 6 * time.Second }, "CALLSIGN_LIMITER_TIMEOUT"},
+		{"limiter timeout negative", func(c *Config) { c.LimiterTimeout = -time.Second }, "CALLSIGN_LIMITER_TIMEOUT"},
+		{"limiter timeout unset", func(c *Config) { c.LimiterTimeout = 0 }, ""},
 		{"wechat timeout", func(c *Config) { c.WechatTimeout = 0 }, "CALLSIGN_WECHAT_TIMEOUT"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "CALLSIGN_LOG_LEVEL"},
 	}
@@ -281,4 +284,30 @@ func TestREADMEVariableTable(t *testing.T) {
 		return
 	}
 	t.Fatalf("README variable table is out of date; run: go test ./shared/config -run README -update")
+}
+
+// TestStoreTimeoutPerBackend: an unset CALLSIGN_LIMITER_TIMEOUT selects the
+// backend's deadline (DynamoDB needs more than Redis); a set one wins.
+func TestStoreTimeoutPerBackend(t *testing.T) {
+	tests := []struct {
+		limiter string
+		set     time.Duration
+		want    time.Duration
+	}{
+		{"redis", 0, 150 * time.Millisecond},
+		{"dynamodb", 0, time.Second},
+		{"memory", 0, 150 * time.Millisecond},
+		{"dynamodb", 300 * time.Millisecond, 300 * time.Millisecond},
+		{"redis", 2 * time.Second, 2 * time.Second},
+	}
+	for _, tc := range tests {
+		c := Config{Limiter: tc.limiter, LimiterTimeout: tc.set}
+		if got := c.StoreTimeout(); got != tc.want {
+			t.Errorf("%s with %s set: StoreTimeout() = %s, want %s", tc.limiter, tc.set, got, tc.want)
+		}
+	}
+	c := base(t)
+	if c.LimiterTimeout != 0 {
+		t.Fatalf("default LimiterTimeout = %s, want unset (per backend)", c.LimiterTimeout)
+	}
 }

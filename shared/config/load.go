@@ -205,7 +205,9 @@ func (c *Config) Validate() error {
 	if _, err := ratelimit.ParsePolicies(c.RateLimits, ratelimit.DefaultPolicies()); err != nil {
 		bad("RateLimits", "%v", err)
 	}
-	between("LimiterTimeout", c.LimiterTimeout, time.Millisecond, 5*time.Second)
+	if c.LimiterTimeout != 0 {
+		between("LimiterTimeout", c.LimiterTimeout, time.Millisecond, 5*time.Second)
+	}
 	oneOf("LimiterFailure", c.LimiterFailure, limiterFailures)
 
 	if len(errs) > 0 {
@@ -229,6 +231,15 @@ func (c *Config) KeyPrefix() string {
 		return c.LimiterKeyPrefix
 	}
 	return "callsign:" + c.Stage + ":"
+}
+
+// StoreTimeout returns LimiterTimeout, or the default deadline of the
+// configured backend (ratelimit.DefaultTimeout) when it is unset.
+func (c *Config) StoreTimeout() time.Duration {
+	if c.LimiterTimeout != 0 {
+		return c.LimiterTimeout
+	}
+	return ratelimit.DefaultTimeout(c.Limiter)
 }
 
 // HasVerifier reports whether name is among the enabled verifiers.

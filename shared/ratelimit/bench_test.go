@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -58,4 +59,46 @@ func BenchmarkDynamoDB(b *testing.B) {
 // the store goroutine on top of Redis.
 func BenchmarkResilientRedis(b *testing.B) {
 	runBench(b, NewResilient(NewRedis(sharedRedis(b), uniquePrefix(b)), ResilientOptions{}))
+}
+
+// BenchmarkDecisionLatency reports the latency distribution of one shared
+// store decision (p50, p99, p99.9 and max, in milliseconds), which is what
+// a per-backend deadline (DefaultTimeout) has to cover. Run it with
+// -benchtime=2000x or more so that the tail percentiles mean something.
+func BenchmarkDecisionLatency(b *testing.B) {
+	stores := []struct {
+		name string
+		lim  func(b *testing.B) Limiter
+	}{
+		{"redis", func(b *testing.B) Limiter { return NewRedis(sharedRedis(b), uniquePrefix(b)) }},
+		{"dynamodb", func(b *testing.B) Limiter { return NewDynamoDB(sharedDynamoDB(b), limitsTable, uniquePrefix(b)) }},
+	}
+	for _, st := range stores {
+		b.Run(st.name, func(b *testing.B) {
+			lim := st.lim(b)
+			keys := make([]string, 1000)
+			for i := range keys {
+				keys[i] = "usersig:u" + strconv.Itoa(i)
+			}
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			i := 0
+			for b.Loop() {
+				start := time.Now()
+				if _, err := lim.Allow(ctx, keys[i%len(keys)], benchPolicy); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+				i++
+			}
+			slices.Sort(lat)
+			at := func(q float64) float64 {
+				return float64(lat[min(int(q*float64(len(lat))), len(lat)-1)]) / float64(time.Millisecond)
+			}
+			b.ReportMetric(at(0.50), "p50-ms")
+			b.ReportMetric(at(0.99), "p99-ms")
+			b.ReportMetric(at(0.999), "p99.9-ms")
+			b.ReportMetric(at(1), "max-ms")
+		})
+	}
 }

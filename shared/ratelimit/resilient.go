@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,8 @@ type FailureMode int
 const (
 	// FailLocal decides with the in-instance Memory limiter (per instance,
 	// so the effective limit is multiplied by the number of warm instances)
-	// and logs an error at most once per LogInterval. The default.
+	// and logs an error at most once per LogInterval, with the number of
+	// fallback decisions since the previous line. The default.
 	FailLocal FailureMode = iota
 	// FailOpen allows the request (logged like FailLocal).
 	FailOpen
@@ -60,14 +62,34 @@ func ParseFailureMode(s string) (FailureMode, error) {
 
 // Defaults of ResilientOptions.
 const (
-	// DefaultStoreTimeout bounds one shared-store decision.
-	DefaultStoreTimeout = 150 * time.Millisecond
+	// DefaultStoreTimeout bounds one shared-store decision when
+	// ResilientOptions.Timeout is unset; it is DefaultRedisTimeout.
+	// Callers that know the backend use DefaultTimeout.
+	DefaultStoreTimeout = DefaultRedisTimeout
+	// DefaultRedisTimeout is the decision deadline for Redis: one round
+	// trip in the same VPC (sub-millisecond, measured p99.9 under 2 ms on
+	// loopback) plus room for one reconnect; see docs/ratelimit.md.
+	DefaultRedisTimeout = 150 * time.Millisecond
+	// DefaultDynamoDBTimeout is the decision deadline for DynamoDB: up to
+	// three HTTPS requests per decision (conditional update, read, second
+	// update), a TLS handshake on a fresh instance and one SDK retry; see
+	// docs/ratelimit.md.
+	DefaultDynamoDBTimeout = time.Second
 	// DefaultLogInterval is the shortest time between two store-failure
 	// log lines.
 	DefaultLogInterval = time.Minute
 	// DefaultDenyCacheSize caps the in-instance "denied until" cache.
 	DefaultDenyCacheSize = 10_000
 )
+
+// DefaultTimeout returns the decision deadline for a shared-store backend
+// ("redis" or "dynamodb"; any other name gets DefaultStoreTimeout).
+func DefaultTimeout(backend string) time.Duration {
+	if backend == "dynamodb" {
+		return DefaultDynamoDBTimeout
+	}
+	return DefaultStoreTimeout
+}
 
 // ResilientOptions configures NewResilient. The zero value gives a 150 ms
 // timeout, FailLocal with a fresh Memory, slog.Default, one log line per
@@ -84,7 +106,7 @@ type ResilientOptions struct {
 	// Logger receives store-failure errors; default slog.Default().
 	Logger *slog.Logger
 	// LogInterval is the shortest time between two failure log lines
-	// (failures in between are counted in the next line's "suppressed");
+	// (each line counts the fallback decisions since the previous one);
 	// default DefaultLogInterval.
 	LogInterval time.Duration
 	// Now is the instance clock for the deny cache and log throttling;
@@ -115,6 +137,12 @@ type ResilientOptions struct {
 // A store failure never reaches the caller in FailLocal and FailOpen modes.
 // When the caller's context is cancelled (not merely past its deadline),
 // Allow returns the context's error: nobody is waiting for the answer.
+//
+// Every decision the failure mode makes instead of the store (a fallback)
+// is counted: Stats returns the totals, each throttled failure line carries
+// the count since the previous line, and a store answer after unreported
+// fallbacks logs a recovery line with their count (throttled the same way),
+// so no fallback goes unreported however short the outage.
 type Resilient struct {
 	store       Limiter
 	timeout     time.Duration
@@ -127,7 +155,9 @@ type Resilient struct {
 
 	logMu      sync.Mutex
 	lastLog    time.Time
-	suppressed int
+	unreported int // fallbacks since the last log line
+
+	decisions, fallbacks, timeouts, cachedDenials atomic.Uint64
 
 	denyMu    sync.Mutex
 	denied    map[string]denial
@@ -141,8 +171,33 @@ type denial struct {
 	resetAt time.Time // ResetAfter elapses
 }
 
+// ResilientStats are a Resilient's counters since it was created.
+type ResilientStats struct {
+	// StoreDecisions is the number of decisions the store made.
+	StoreDecisions uint64
+	// CachedDenials is the number of denials answered from the deny cache.
+	CachedDenials uint64
+	// Fallbacks is the number of decisions made by the failure mode
+	// because the store failed or did not answer in time: local decisions
+	// (FailLocal), allows (FailOpen) or refusals (FailClosed).
+	Fallbacks uint64
+	// Timeouts is the part of Fallbacks where the store did not answer
+	// within the timeout (or the caller's deadline).
+	Timeouts uint64
+}
+
+// Stats returns the counters; safe for concurrent use.
+func (r *Resilient) Stats() ResilientStats {
+	return ResilientStats{
+		StoreDecisions: r.decisions.Load(),
+		CachedDenials:  r.cachedDenials.Load(),
+		Fallbacks:      r.fallbacks.Load(),
+		Timeouts:       r.timeouts.Load(),
+	}
+}
+
 // NewResilient wraps store as described on Resilient.
-func NewResilient(store Limiter, opts ResilientOptions) Limiter {
+func NewResilient(store Limiter, opts ResilientOptions) *Resilient {
 	r := &Resilient{
 		store:       store,
 		timeout:     orDefault(opts.Timeout, DefaultStoreTimeout),
@@ -185,6 +240,7 @@ func (r *Resilient) Allow(ctx context.Context, key string, p Policy) (Decision, 
 		return Decision{}, err
 	}
 	if d, ok := r.cachedDenial(key, p, r.now()); ok {
+		r.cachedDenials.Add(1)
 		return d, nil
 	}
 
@@ -196,12 +252,16 @@ func (r *Resilient) Allow(ctx context.Context, key string, p Policy) (Decision, 
 		ch <- storeResult{d, err}
 	}()
 	var res storeResult
+	timedOut := false
 	select {
 	case res = <-ch:
 	case <-sctx.Done():
 		res.err = fmt.Errorf("ratelimit: store did not answer in time: %w", sctx.Err())
+		timedOut = true
 	}
 	if res.err == nil {
+		r.decisions.Add(1)
+		r.logRecovery()
 		if !res.d.Allowed {
 			r.rememberDenial(key, p, res.d, r.now())
 		}
@@ -209,6 +269,10 @@ func (r *Resilient) Allow(ctx context.Context, key string, p Policy) (Decision, 
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return Decision{}, fmt.Errorf("ratelimit: request cancelled: %w", ctx.Err())
+	}
+	r.fallbacks.Add(1)
+	if timedOut || errors.Is(res.err, context.DeadlineExceeded) {
+		r.timeouts.Add(1)
 	}
 	r.logFailure(res.err)
 	switch r.mode {
@@ -221,22 +285,49 @@ func (r *Resilient) Allow(ctx context.Context, key string, p Policy) (Decision, 
 	}
 }
 
-// logFailure logs a store failure at most once per logInterval.
+// logFailure counts one fallback decision and logs the store failure at
+// most once per logInterval, with the number of fallbacks since the
+// previous line (this one included) and in total.
 func (r *Resilient) logFailure(err error) {
 	now := r.now()
 	r.logMu.Lock()
+	r.unreported++
 	if !r.lastLog.IsZero() && now.Sub(r.lastLog) < r.logInterval {
-		r.suppressed++
 		r.logMu.Unlock()
 		return
 	}
-	suppressed := r.suppressed
-	r.lastLog, r.suppressed = now, 0
+	n := r.unreported
+	r.lastLog, r.unreported = now, 0
 	r.logMu.Unlock()
 	r.logger.Error("rate-limit store failed",
 		slog.String("failure_mode", r.mode.String()),
 		slog.String("error", err.Error()),
-		slog.Int("suppressed", suppressed))
+		slog.Int("fallbacks", n),
+		slog.Uint64("fallbacks_total", r.fallbacks.Load()))
+}
+
+// logRecovery logs, after a store answer, the fallbacks no line has
+// reported yet, throttled like the failure lines (a flapping store is not
+// one line per request; its fallbacks go into the next line). It is one
+// lock and a comparison while the store is healthy.
+func (r *Resilient) logRecovery() {
+	r.logMu.Lock()
+	n := r.unreported
+	if n == 0 {
+		r.logMu.Unlock()
+		return
+	}
+	now := r.now()
+	if now.Sub(r.lastLog) < r.logInterval {
+		r.logMu.Unlock()
+		return
+	}
+	r.lastLog, r.unreported = now, 0
+	r.logMu.Unlock()
+	r.logger.Warn("rate-limit store answering again",
+		slog.String("failure_mode", r.mode.String()),
+		slog.Int("fallbacks", n),
+		slog.Uint64("fallbacks_total", r.fallbacks.Load()))
 }
 
 // cachedDenial answers from the deny cache when key is denied at now.

@@ -3,8 +3,10 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -168,11 +170,94 @@ func TestResilientLogThrottle(t *testing.T) {
 	clk.Advance(time.Second)
 	allowGuarded(t, context.Background(), lim, "k", testPolicy)
 	want := []string{
-		"ERROR rate-limit store failed failure_mode=open error=dial tcp 127.0.0.1:1: connection refused suppressed=0",
-		"ERROR rate-limit store failed failure_mode=open error=dial tcp 127.0.0.1:1: connection refused suppressed=3",
+		"ERROR rate-limit store failed failure_mode=open error=dial tcp 127.0.0.1:1: connection refused fallbacks=1 fallbacks_total=1",
+		"ERROR rate-limit store failed failure_mode=open error=dial tcp 127.0.0.1:1: connection refused fallbacks=4 fallbacks_total=5",
 	}
 	if got := logs.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("logs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestResilientCountsEveryFallback: every decision the failure mode makes
+// is counted, in Stats and in the logs: a throttled failure line carries
+// the count since the previous line, and once the store answers again a
+// recovery line reports the fallbacks no line has reported yet. A flapping
+// store is still logged at most once per interval, and the lines' counts
+// add up to every fallback.
+func TestResilientCountsEveryFallback(t *testing.T) {
+	for _, mode := range []FailureMode{FailLocal, FailOpen, FailClosed} {
+		t.Run(mode.String(), func(t *testing.T) {
+			logs := &logRecorder{}
+			clk := newFakeClock()
+			var down atomic.Bool
+			store := &stubStore{allow: func(context.Context) (Decision, error) {
+				if down.Load() {
+					// The client's own deadline: too slow.
+					return Decision{}, fmt.Errorf("ratelimit: dynamodb: %w", context.DeadlineExceeded)
+				}
+				return Decision{Allowed: true, Limit: 1000, Remaining: 999}, nil
+			}}
+			lim := NewResilient(store, ResilientOptions{Mode: mode,
+				Logger: slog.New(logs), Now: clk.Now, LogInterval: time.Minute})
+			policy := Policy{Rate: 1000, Period: time.Minute, Burst: 1000}
+			allow := func(n int) {
+				for i := range n {
+					if _, err := allowGuarded(t, context.Background(), lim, "usersig:u"+strconv.Itoa(i), policy); err != nil && mode != FailClosed {
+						t.Fatalf("Allow: %v", err)
+					}
+					clk.Advance(time.Second)
+				}
+			}
+			allow(3) // t=0..2: healthy
+			down.Store(true)
+			allow(90) // t=3..92, slow store: lines at t=3 and t=63
+			down.Store(false)
+			allow(40) // t=93..132, recovered: one line at t=123 with the 29 fallbacks since t=63
+			want := ResilientStats{StoreDecisions: 43, Fallbacks: 90, Timeouts: 90}
+			if got := lim.Stats(); got != want {
+				t.Fatalf("Stats() = %+v, want %+v", got, want)
+			}
+			prefix := "ERROR rate-limit store failed failure_mode=" + mode.String() + " error=ratelimit: dynamodb: context deadline exceeded"
+			wantLines := []string{
+				prefix + " fallbacks=1 fallbacks_total=1",
+				prefix + " fallbacks=60 fallbacks_total=61",
+				"WARN rate-limit store answering again failure_mode=" + mode.String() + " fallbacks=29 fallbacks_total=90",
+			}
+			if got := logs.lines(); strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
+				t.Fatalf("logs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantLines, "\n"))
+			}
+
+			// Flapping for 3 minutes (t=133..312, every other decision
+			// fails), then healthy: one line a minute (t=183, 243, 303 and
+			// the recovery at t=363), and the lines report every fallback.
+			for i := range 180 {
+				down.Store(i%2 == 0)
+				allow(1)
+			}
+			down.Store(false)
+			allow(61)
+			wantFlapping := []string{
+				prefix + " fallbacks=26 fallbacks_total=116",
+				prefix + " fallbacks=30 fallbacks_total=146",
+				prefix + " fallbacks=30 fallbacks_total=176",
+				"WARN rate-limit store answering again failure_mode=" + mode.String() + " fallbacks=4 fallbacks_total=180",
+			}
+			if got := logs.lines()[len(wantLines):]; strings.Join(got, "\n") != strings.Join(wantFlapping, "\n") {
+				t.Fatalf("flapping logs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantFlapping, "\n"))
+			}
+			reported := 0
+			for _, l := range logs.lines() {
+				f := strings.Fields(l[strings.Index(l, " fallbacks="):])[0]
+				n, err := strconv.Atoi(strings.TrimPrefix(f, "fallbacks="))
+				if err != nil {
+					t.Fatalf("line %q: %v", l, err)
+				}
+				reported += n
+			}
+			if st := lim.Stats(); reported != 180 || st.Fallbacks != 180 {
+				t.Fatalf("lines report %d fallbacks, Stats %d; want 180 (90 + 90 flapping)", reported, st.Fallbacks)
+			}
+		})
 	}
 }
 
@@ -218,7 +303,7 @@ func TestResilientDenyCacheBounded(t *testing.T) {
 	store := &stubStore{allow: func(context.Context) (Decision, error) {
 		return Decision{Limit: 2, RetryAfter: 10 * time.Second}, nil
 	}}
-	r := NewResilient(store, ResilientOptions{Mode: FailClosed, Now: clk.Now, DenyCacheSize: 2}).(*Resilient)
+	r := NewResilient(store, ResilientOptions{Mode: FailClosed, Now: clk.Now, DenyCacheSize: 2})
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "c"} {
 		r.Allow(ctx, k, testPolicy)

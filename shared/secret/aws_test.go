@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -379,5 +380,47 @@ func BenchmarkAWSSecretsManagerLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		fake.take()
+	}
+}
+
+// TestAWSHungStoreColdStart: a store endpoint that accepts connections but
+// never answers. The real SDK client behind a Cache still gives up after
+// the fetch timeout with an error the API answers 503.
+func TestAWSHungStoreColdStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- conn // accepted, never read from or answered
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case conn := <-held:
+				conn.Close()
+			default:
+				return
+			}
+		}
+	})
+	sm, _ := newTestAWSClients(t, "http://"+ln.Addr().String())
+	src, err := NewAWSSecretsManager(sm, "callsign/prod/trtc", "", testAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCache(src, CacheOptions{Now: newFakeClock().Now, Logger: slog.New(slog.DiscardHandler),
+		FetchTimeout: 100 * time.Millisecond})
+	s, err := loadGuarded(t, c, context.Background())
+	if s != (Secret{}) || !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Load = %v, %v; want ErrUnavailable and ErrTimeout", fieldsOf(s), err)
 	}
 }

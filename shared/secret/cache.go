@@ -16,6 +16,9 @@ const (
 	DefaultCacheTTL = 10 * time.Minute
 	// DefaultFetchTimeout bounds one fetch from the store.
 	DefaultFetchTimeout = 5 * time.Second
+	// DefaultRefreshWait is how long the Load that starts a refresh of a
+	// cached value waits for it (see CacheOptions.RefreshWait).
+	DefaultRefreshWait = 500 * time.Millisecond
 	// DefaultMinBackoff is the wait after a first failed fetch.
 	DefaultMinBackoff = time.Second
 	// DefaultMaxBackoff caps the doubling backoff after failed fetches.
@@ -39,10 +42,20 @@ type CacheOptions struct {
 	// one UserSig". Its error text is logged (with any of the secret's
 	// values scrubbed), so it should not contain values in the first place.
 	Check func(Secret) error
-	// FetchTimeout bounds one fetch. The fetch does not inherit the
-	// triggering caller's cancellation (other callers wait for it too), only
-	// its values. Default 5s.
+	// FetchTimeout bounds one fetch, even from a source that ignores its
+	// context, and with it how long a caller without a cached value waits.
+	// The fetch does not inherit the triggering caller's cancellation
+	// (other callers wait for it too), only its values. Default 5s.
 	FetchTimeout time.Duration
+	// RefreshWait is how long the one Load that starts a refresh of a
+	// cached (expired) value waits for the fetch before it serves the
+	// cached value; every other Load serves it at once. The wait lets a
+	// healthy store's answer (tens of milliseconds) arrive within the
+	// invocation that asked for it: on Lambda and SCF an instance is frozen
+	// as soon as its invocation returns, so a purely background fetch
+	// would rarely finish before its deadline. Default 500ms; a negative
+	// value never waits.
+	RefreshWait time.Duration
 	// MinBackoff is the wait after the first failed fetch before the store
 	// is asked again; it doubles per consecutive failure up to MaxBackoff.
 	// Defaults 1s and 30s.
@@ -58,21 +71,27 @@ type CacheOptions struct {
 // invocations. It is safe for concurrent use.
 //
 //   - A fresh value (younger than TTL) is returned without I/O.
-//   - Otherwise exactly one fetch runs at a time; concurrent callers wait
-//     for it (a cold-start burst causes one store request, not a hundred).
+//   - Otherwise exactly one fetch runs at a time, bounded by FetchTimeout.
+//   - With a cached value, an expired one included, a slow or hung store
+//     delays no request beyond RefreshWait: the Load that starts the one
+//     refresh waits at most RefreshWait for it, every other Load returns
+//     the cached value at once, and the fetch carries on in the background.
+//   - Without a cached value (cold start), callers wait for the one fetch
+//     (a cold-start burst causes one store request, not a hundred), at
+//     most FetchTimeout, then get an error wrapping ErrUnavailable.
 //   - A failed or refused refresh keeps serving the previous value
 //     (stale-on-error) and retries after a backoff of MinBackoff, doubling
 //     to MaxBackoff. Without a previous value, Load returns an error
 //     wrapping ErrUnavailable, and calls during the backoff return that
 //     error at once without contacting the store.
-//   - A caller whose context ends while waiting for a fetch gets the
-//     previous value if there is one, else an error wrapping
-//     ErrUnavailable and the context's error. The fetch continues for the
-//     other callers.
+//   - A cold caller whose context ends while waiting for the fetch gets an
+//     error wrapping ErrUnavailable and the context's error. The fetch
+//     continues for the other callers.
 type Cache struct {
 	src          Source
 	ttl          time.Duration
 	fetchTimeout time.Duration
+	refreshWait  time.Duration
 	minBackoff   time.Duration
 	maxBackoff   time.Duration
 	logInterval  time.Duration
@@ -104,12 +123,16 @@ func NewCache(src Source, opts CacheOptions) *Cache {
 		src:          src,
 		ttl:          orDefault(opts.TTL, DefaultCacheTTL),
 		fetchTimeout: orDefault(opts.FetchTimeout, DefaultFetchTimeout),
+		refreshWait:  opts.RefreshWait,
 		minBackoff:   orDefault(opts.MinBackoff, DefaultMinBackoff),
 		maxBackoff:   orDefault(opts.MaxBackoff, DefaultMaxBackoff),
 		logInterval:  orDefault(opts.LogInterval, DefaultLogInterval),
 		now:          opts.Now,
 		log:          opts.Logger,
 		check:        opts.Check,
+	}
+	if c.refreshWait == 0 {
+		c.refreshWait = DefaultRefreshWait
 	}
 	if c.maxBackoff < c.minBackoff {
 		c.maxBackoff = c.minBackoff
@@ -157,6 +180,7 @@ func (c *Cache) Load(ctx context.Context) (Secret, error) {
 		c.mu.Unlock()
 		return v, nil
 	}
+	started := false
 	if c.flight == nil {
 		if now.Before(c.retryAt) {
 			v, have, err := c.val, c.have, c.lastErr
@@ -168,25 +192,46 @@ func (c *Cache) Load(ctx context.Context) (Secret, error) {
 		}
 		c.flight = &flight{done: make(chan struct{})}
 		go c.fetch(context.WithoutCancel(ctx), c.flight)
+		started = true
 	}
-	f, stale, have := c.flight, c.val, c.have
+	f := c.flight
+	if c.have {
+		// Stale-while-refresh: the fetch runs in the background.
+		v := c.val
+		c.mu.Unlock()
+		if started && c.refreshWait > 0 {
+			return c.awaitRefresh(ctx, f, v), nil
+		}
+		return v, nil
+	}
 	c.mu.Unlock()
 
+	// Cold: wait for the fetch, which ends within fetchTimeout.
 	select {
 	case <-f.done:
 		if f.err == nil {
 			return f.val, nil
 		}
-		if have {
-			return stale, nil
-		}
 		return Secret{}, f.err
 	case <-ctx.Done():
-		if have {
-			return stale, nil
-		}
 		return Secret{}, fmt.Errorf("%w: gave up waiting for the secret store: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// awaitRefresh waits at most refreshWait (and ctx) for the refresh f: its
+// value if it succeeds in time, else the cached value v.
+func (c *Cache) awaitRefresh(ctx context.Context, f *flight, v Secret) Secret {
+	t := time.NewTimer(c.refreshWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		if f.err == nil {
+			return f.val
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return v
 }
 
 // fetch runs one fetch and publishes its result to f and the cache.
@@ -214,11 +259,16 @@ func (c *Cache) fetch(ctx context.Context, f *flight) {
 		}
 	}
 	f.val, f.err = s, err
-	c.flight = nil
 	c.mu.Unlock()
-	// Log before waking the waiters, so that a record is written by the
-	// time the Load that caused it returns.
-	defer close(f.done)
+	// Log before ending the flight and waking the waiters, so that a
+	// record is written by the time the Load that caused it returns (and
+	// before another fetch can start).
+	defer func() {
+		c.mu.Lock()
+		c.flight = nil
+		c.mu.Unlock()
+		close(f.done)
+	}()
 
 	switch {
 	case err == nil && !had:
@@ -240,14 +290,15 @@ func (c *Cache) fetch(ctx context.Context, f *flight) {
 }
 
 // loadChecked calls the source, validates the result and runs the Check.
-// A panic in either is turned into an error.
+// A panic in either is turned into an error. It returns when ctx ends even
+// if the source ignores ctx; such a source call is abandoned.
 func (c *Cache) loadChecked(ctx context.Context) (s Secret, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = Secret{}, fmt.Errorf("%w: secret source or check panicked", ErrUnavailable)
 		}
 	}()
-	s, err = c.src.Load(ctx)
+	s, err = c.loadBounded(ctx)
 	if err != nil {
 		if !errors.Is(err, ErrUnavailable) {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -263,6 +314,37 @@ func (c *Cache) loadChecked(ctx context.Context) (s Secret, err error) {
 		}
 	}
 	return s, nil
+}
+
+// loadBounded calls the source on its own goroutine and stops waiting
+// when ctx ends, so a source that ignores its context (a client without
+// its own deadline stuck on a connection that never answers) cannot hold
+// the fetch, and with it every cold caller, past FetchTimeout.
+func (c *Cache) loadBounded(ctx context.Context) (Secret, error) {
+	type result struct {
+		s      Secret
+		err    error
+		panics bool
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer func() {
+			if recover() != nil {
+				ch <- result{panics: true}
+			}
+		}()
+		s, err := c.src.Load(ctx)
+		ch <- result{s: s, err: err}
+	}()
+	select {
+	case r := <-ch:
+		if r.panics {
+			return Secret{}, fmt.Errorf("%w: secret source or check panicked", ErrUnavailable)
+		}
+		return r.s, r.err
+	case <-ctx.Done():
+		return Secret{}, fmt.Errorf("%w: the store did not answer within %s: %w", ErrTimeout, c.fetchTimeout, ctx.Err())
+	}
 }
 
 func (c *Cache) backoff(failures int) time.Duration {

@@ -32,17 +32,22 @@ type fakeSource struct {
 	panics  bool
 	gate    chan struct{}
 	started chan struct{}
+	// deaf makes a gated Load ignore its context (a client without its
+	// own deadline on a connection that never answers).
+	deaf bool
 }
 
 func (f *fakeSource) Load(ctx context.Context) (Secret, error) {
 	f.mu.Lock()
 	f.calls++
-	gate, started, val, err, panics := f.gate, f.started, f.val, f.err, f.panics
+	gate, started, val, err, panics, deaf := f.gate, f.started, f.val, f.err, f.panics, f.deaf
 	f.mu.Unlock()
 	if started != nil {
 		started <- struct{}{}
 	}
-	if gate != nil {
+	if gate != nil && deaf {
+		<-gate
+	} else if gate != nil {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -110,22 +115,73 @@ var (
 	key2 = Secret{SDKAppID: testAppID, SecretKey: testPrevKey, PreviousSecretKey: testKey}
 )
 
+// newTestCache returns a Cache on clock whose refreshing Load waits for
+// the fetch as long as the watchdog allows, so that a fake store's
+// immediate answer is served deterministically by the Load that asked.
 func newTestCache(src Source, clock *fakeClock, logs *logBuffer, check func(Secret) error) *Cache {
 	return NewCache(src, CacheOptions{
-		TTL:    10 * time.Minute,
-		Now:    clock.Now,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		Check:  check,
+		TTL:         10 * time.Minute,
+		Now:         clock.Now,
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		Check:       check,
+		RefreshWait: watchdog,
 	})
 }
 
+// watchdog bounds every wait in these tests: exceeding it is a hang,
+// reported as a failure instead of blocking the test binary.
+const watchdog = 20 * time.Second
+
+// mustLoad calls Load, fails on an error, and then waits for a background
+// refresh that Load may have started, so that the next step sees its
+// outcome (store calls, logs, the refreshed value).
 func mustLoad(t *testing.T, c *Cache) Secret {
 	t.Helper()
-	s, err := c.Load(context.Background())
+	s, err := loadGuarded(t, c, context.Background())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	awaitRefresh(t, c)
 	return s
+}
+
+// loadGuarded calls c.Load and fails the test if it does not return
+// within the watchdog.
+func loadGuarded(t *testing.T, c *Cache, ctx context.Context) (Secret, error) {
+	t.Helper()
+	type result struct {
+		s   Secret
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := c.Load(ctx)
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-time.After(watchdog):
+		t.Fatalf("Load did not return within %s", watchdog)
+		return Secret{}, nil
+	}
+}
+
+// awaitRefresh waits until the fetch in flight, if any, has finished
+// (including its log record).
+func awaitRefresh(t *testing.T, c *Cache) {
+	t.Helper()
+	c.mu.Lock()
+	f := c.flight
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	select {
+	case <-f.done:
+	case <-time.After(watchdog):
+		t.Fatalf("fetch did not finish within %s", watchdog)
+	}
 }
 
 func TestCacheTTLAndRotation(t *testing.T) {
@@ -324,6 +380,7 @@ func TestCacheWaiterDeadline(t *testing.T) {
 	}
 	<-started
 	close(gate2)
+	awaitRefresh(t, c)
 	if got := mustLoad(t, c); got != key2 {
 		t.Fatalf("refreshed value not served")
 	}
@@ -337,6 +394,124 @@ func TestCacheFetchTimeout(t *testing.T) {
 	_, err := c.Load(context.Background())
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Load = %v, want ErrUnavailable wrapping DeadlineExceeded", err)
+	}
+}
+
+// TestCacheServesCachedValueWhileStoreHangs: once a value is cached, a
+// hung store delays no request beyond RefreshWait. The Load that starts the
+// refresh waits RefreshWait, every other Load returns the cached value at
+// once, exactly one background refresh waits on the store, and the
+// refreshed value is served once the store answers.
+func TestCacheServesCachedValueWhileStoreHangs(t *testing.T) {
+	clock, logs := newFakeClock(), &logBuffer{}
+	src := &fakeSource{val: key1}
+	// A fetch timeout far beyond the watchdog: a Load that waited for the
+	// refresh would be reported as hung.
+	c := NewCache(src, CacheOptions{TTL: 10 * time.Minute, Now: clock.Now,
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)), FetchTimeout: time.Hour, RefreshWait: 10 * time.Millisecond})
+	mustLoad(t, c)
+
+	gate, started := make(chan struct{}), make(chan struct{}, 1)
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	})
+	src.setGate(gate, started)
+	src.set(key2, nil)
+	clock.Advance(10 * time.Minute)
+	for i := range 20 {
+		clock.Advance(3 * time.Second) // 20 requests over a minute
+		got, err := loadGuarded(t, c, context.Background())
+		if err != nil || got != key1 {
+			t.Fatalf("request %d during the refresh = %v, %v; want the cached value", i, fieldsOf(got), err)
+		}
+	}
+	<-started
+	if n := src.count(); n != 2 {
+		t.Fatalf("%d fetches, want 2 (the first load and exactly one refresh)", n)
+	}
+	close(gate) // the store answers
+	awaitRefresh(t, c)
+	if got := mustLoad(t, c); got != key2 || src.count() != 2 {
+		t.Fatalf("after the refresh: %v after %d fetches, want the new value after 2", fieldsOf(got), src.count())
+	}
+	want := []string{"INFO secret: loaded", "INFO secret: rotated"}
+	if got := logs.records(t); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("logs = %q, want %q", got, want)
+	}
+}
+
+// TestCacheRefreshWait: the Load that starts a refresh of an expired value
+// gets the fetched value when the store answers within RefreshWait (on
+// Lambda and SCF the instance freezes when the invocation returns, so the
+// refresh must not depend on a later invocation); with a negative
+// RefreshWait it gets the cached value and the refresh completes in the
+// background.
+func TestCacheRefreshWait(t *testing.T) {
+	tests := []struct {
+		name        string
+		refreshWait time.Duration
+		want        Secret
+	}{
+		{name: "waits", refreshWait: watchdog, want: key2},
+		{name: "never waits", refreshWait: -1, want: key1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock, logs := newFakeClock(), &logBuffer{}
+			src := &fakeSource{val: key1}
+			c := NewCache(src, CacheOptions{TTL: 10 * time.Minute, Now: clock.Now,
+				Logger: slog.New(slog.NewJSONHandler(logs, nil)), RefreshWait: tt.refreshWait})
+			mustLoad(t, c)
+			gate, started := make(chan struct{}), make(chan struct{}, 1)
+			src.setGate(gate, started)
+			src.set(key2, nil)
+			clock.Advance(10 * time.Minute)
+			go func() { <-started; close(gate) }() // the store answers once asked
+			got, err := loadGuarded(t, c, context.Background())
+			if err != nil || got != tt.want {
+				t.Fatalf("Load at expiry = %v, %v; want %v", fieldsOf(got), err, fieldsOf(tt.want))
+			}
+			awaitRefresh(t, c)
+			if got := mustLoad(t, c); got != key2 || src.count() != 2 {
+				t.Fatalf("after the refresh: %v after %d fetches", fieldsOf(got), src.count())
+			}
+		})
+	}
+}
+
+// TestCacheColdStartHungStore: without a cached value, a store that never
+// answers (and a source that ignores its context) still ends the wait
+// after FetchTimeout with an error wrapping ErrUnavailable (the API's 503);
+// calls during the following backoff get the error at once.
+func TestCacheColdStartHungStore(t *testing.T) {
+	clock, logs := newFakeClock(), &logBuffer{}
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) })
+	src := &fakeSource{val: key1, gate: gate, deaf: true}
+	c := NewCache(src, CacheOptions{Now: clock.Now, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		FetchTimeout: 50 * time.Millisecond})
+	for i := range 2 {
+		s, err := loadGuarded(t, c, context.Background())
+		if s != (Secret{}) {
+			t.Fatalf("call %d: partial secret returned", i)
+		}
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call %d: %v, want ErrUnavailable, ErrTimeout and DeadlineExceeded", i, err)
+		}
+		if got, want := err.Error(), "secret: unavailable: secret: timed out: the store did not answer within 50ms: context deadline exceeded"; got != want {
+			t.Fatalf("call %d: error %q, want %q", i, got, want)
+		}
+		if n := src.count(); n != 1 {
+			t.Fatalf("call %d: %d fetches, want 1 (backoff)", i, n)
+		}
+	}
+	want := []string{"ERROR secret: load failed; requests answer unavailable until it succeeds"}
+	if got := logs.records(t); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("logs = %q, want %q", got, want)
 	}
 }
 

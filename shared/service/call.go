@@ -98,6 +98,7 @@ func (s *Service) CreateCall(ctx context.Context, creds identity.Credentials, in
 		CallToken:       tok,
 		ExpiresAt:       issued.Add(s.pmkTTL),
 		InviteExpiresAt: inviteExp,
+		ServerTime:      issued,
 	}, nil
 }
 
@@ -144,12 +145,14 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 		s.logCause(ctx, "signing a PrivateMapKey failed", e)
 		return nil, e
 	}
+	issued := issuedAt(now)
 	return &JoinCallResponse{
 		CallID:        c.ID,
 		RoomID:        c.Room,
 		PrivateMapKey: pmk,
 		Privileges:    uint32(priv),
-		ExpiresAt:     issuedAt(now).Add(s.pmkTTL),
+		ExpiresAt:     issued.Add(s.pmkTTL),
+		ServerTime:    issued,
 	}, nil
 }
 

@@ -332,7 +332,10 @@ func (s *Service) authFailed(ctx context.Context, ip string) *Error {
 	}
 	d, err := s.limiter.Allow(ctx, ratelimit.Key(ratelimit.OpAuthFail, ip), s.policies[ratelimit.OpAuthFail])
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "auth-failure limiter failed", slog.String("error", err.Error()))
+		if !errors.Is(err, ratelimit.ErrUnavailable) {
+			// A store outage is logged by the limiter, throttled.
+			s.log.LogAttrs(ctx, slog.LevelError, "auth-failure limiter failed", slog.String("error", err.Error()))
+		}
 		return nil
 	}
 	if d.Allowed {
@@ -365,7 +368,11 @@ func (s *Service) limit(ctx context.Context, op, userID string) *Error {
 	d, err := s.limiter.Allow(ctx, ratelimit.Key(op, userID), s.policies[op])
 	if err != nil {
 		e := wrapErr(CodeUnavailable, msgLimiterDown, err)
-		s.logCause(ctx, "rate limiter failed", e)
+		if !errors.Is(err, ratelimit.ErrUnavailable) {
+			// A store outage (FailClosed) is logged by the limiter at a
+			// throttled rate with its count, not once per refusal.
+			s.logCause(ctx, "rate limiter failed", e)
+		}
 		return e
 	}
 	traceFrom(ctx).Limit = &d

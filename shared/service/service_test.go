@@ -14,6 +14,7 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
+	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/service"
@@ -193,6 +194,9 @@ func TestIssueUserSigTTL(t *testing.T) {
 			wantRefresh := t0.Add(time.Duration(tt.wantTTL*4/5) * time.Second)
 			if !resp.RefreshAfter.Equal(wantRefresh) {
 				t.Fatalf("refreshAfter = %v, want %v", resp.RefreshAfter, wantRefresh)
+			}
+			if !resp.ServerTime.Equal(t0) || resp.ServerTime.Location() != time.UTC {
+				t.Fatalf("serverTime = %v, want %v UTC", resp.ServerTime, t0)
 			}
 			if resp.UserID != "alice" || resp.SDKAppID != testAppID {
 				t.Fatalf("userID/sdkAppID = %q/%d", resp.UserID, resp.SDKAppID)
@@ -578,6 +582,53 @@ func TestAuthFailureLimit(t *testing.T) {
 	wantCode(t, err, service.CodeUnauthenticated)
 	if _, err := f.svc.IssueUserSig(ctx, identity.Credentials{DevUser: "alice", ClientIP: "192.0.2.1"}, service.UserSigRequest{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// failingStore is a shared rate-limit store that is down.
+type failingStore struct{}
+
+func (failingStore) Allow(context.Context, string, ratelimit.Policy) (ratelimit.Decision, error) {
+	return ratelimit.Decision{}, errors.New("dial tcp 127.0.0.1:6379: connection refused")
+}
+
+// TestClosedLimiterOutageLogsThrottled: with the store down and
+// CALLSIGN_LIMITER_FAILURE=closed, 20 refused requests and 5 failed
+// authentications write one ERROR line (the limiter's, with the count), not
+// one per request.
+func TestClosedLimiterOutageLogsThrottled(t *testing.T) {
+	var logs testlog.Buffer
+	log := logs.JSONLogger()
+	limClock := testclock.New(t0)
+	lim := ratelimit.NewResilient(failingStore{}, ratelimit.ResilientOptions{
+		Mode: ratelimit.FailClosed, Logger: log, Now: limClock.Now})
+	f := newFixture(t, func(o *service.Options) {
+		o.Logger = log
+		o.Limiter = lim
+	})
+	ctx := context.Background()
+	for range 20 {
+		_, err := f.svc.IssueUserSig(ctx, user("alice"), service.UserSigRequest{})
+		wantCode(t, err, service.CodeUnavailable)
+		f.clock.Advance(time.Second)
+		limClock.Advance(time.Second)
+	}
+	for range 5 {
+		_, err := f.svc.IssueUserSig(ctx, identity.Credentials{DevUser: "not valid!", ClientIP: "192.0.2.1"}, service.UserSigRequest{})
+		wantCode(t, err, service.CodeUnauthenticated)
+	}
+	var errorLines []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			errorLines = append(errorLines, line)
+		}
+	}
+	if len(errorLines) != 1 || !strings.Contains(errorLines[0], `"msg":"rate-limit store failed","failure_mode":"closed"`) ||
+		!strings.Contains(errorLines[0], `"fallbacks":1,"fallbacks_total":1`) {
+		t.Fatalf("ERROR lines = %q, want the limiter's one throttled line", errorLines)
+	}
+	if got := lim.Stats().Fallbacks; got != 25 {
+		t.Fatalf("%d fallbacks counted, want 25", got)
 	}
 }
 

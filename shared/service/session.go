@@ -81,6 +81,7 @@ func (s *Service) StartSession(ctx context.Context, clientIP string, in StartSes
 		UserSig:          sig,
 		UserSigExpiresAt: issued.Add(s.userSigTTL),
 		RefreshAfter:     refreshAt(issued, s.userSigTTL),
+		ServerTime:       issued,
 	}, nil
 }
 

@@ -30,6 +30,11 @@ type UserSigResponse struct {
 	// RefreshAfter is the instant at 80 % of the lifetime from which the
 	// client should fetch a new UserSig.
 	RefreshAfter time.Time `json:"refreshAfter"`
+	// ServerTime is the server's clock when it issued the response (RFC
+	// 3339, UTC, whole seconds; the instant the other times count from).
+	// Clients compute deadlines from durations (ExpiresAt − ServerTime) added
+	// to their own receipt time, so a wrong device clock does not matter.
+	ServerTime time.Time `json:"serverTime"`
 }
 
 // CallType is the kind of call: audio or video.
@@ -107,6 +112,11 @@ type CreateCallResponse struct {
 	// InviteExpiresAt is when the call token expires; invitees must join
 	// before then.
 	InviteExpiresAt time.Time `json:"inviteExpiresAt"`
+	// ServerTime is the server's clock when it issued the response (RFC
+	// 3339, UTC, whole seconds; the instant the other times count from).
+	// Clients compute deadlines from durations (ExpiresAt − ServerTime) added
+	// to their own receipt time, so a wrong device clock does not matter.
+	ServerTime time.Time `json:"serverTime"`
 }
 
 // JoinCallRequest is the body of POST /v1/calls/join (action "call.join").
@@ -128,6 +138,11 @@ type JoinCallResponse struct {
 	Privileges uint32 `json:"privileges"`
 	// ExpiresAt is when the PrivateMapKey expires.
 	ExpiresAt time.Time `json:"expiresAt"`
+	// ServerTime is the server's clock when it issued the response (RFC
+	// 3339, UTC, whole seconds; the instant the other times count from).
+	// Clients compute deadlines from durations (ExpiresAt − ServerTime) added
+	// to their own receipt time, so a wrong device clock does not matter.
+	ServerTime time.Time `json:"serverTime"`
 }
 
 // StartSessionRequest is the body of POST /v1/session.
@@ -156,6 +171,11 @@ type StartSessionResponse struct {
 	// RefreshAfter is 80 % of the UserSig's lifetime: from then on fetch a
 	// new UserSig with POST /v1/usersig and the session token.
 	RefreshAfter time.Time `json:"refreshAfter"`
+	// ServerTime is the server's clock when it issued the response (RFC
+	// 3339, UTC, whole seconds; the instant the other times count from).
+	// Clients compute deadlines from durations (ExpiresAt − ServerTime) added
+	// to their own receipt time, so a wrong device clock does not matter.
+	ServerTime time.Time `json:"serverTime"`
 }
 
 // compile-time check that the custom unmarshaler is used.

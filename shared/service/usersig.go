@@ -43,6 +43,7 @@ func (s *Service) IssueUserSig(ctx context.Context, creds identity.Credentials, 
 		ExpiresAt:    issued.Add(ttl),
 		TTLSeconds:   int64(ttl / time.Second),
 		RefreshAfter: refreshAt(issued, ttl),
+		ServerTime:   issued,
 	}, nil
 }
 
