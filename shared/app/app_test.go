@@ -396,6 +396,38 @@ func TestDevVerifierRefusedOffTheLocalServer(t *testing.T) {
 	}
 }
 
+// TestDevVerifierAnswersOnlyLoopback: whatever address the server listens
+// on, an app with the dev verifier serves only loopback peers that name a
+// loopback host, so the header that names the user never reaches the
+// network; without the dev verifier nothing is filtered.
+func TestDevVerifierAnswersOnlyLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, verifiers, remote, host string
+		want                          int
+	}{
+		{"dev, loopback", "dev", "127.0.0.1:41000", "localhost:8080", http.StatusOK},
+		{"dev, peer on the network", "dev", "192.0.2.1:41000", "127.0.0.1:8080", http.StatusForbidden},
+		{"dev, DNS rebinding", "dev", "127.0.0.1:41000", "rebind.attacker.example:8080", http.StatusForbidden},
+		{"no dev verifier, peer on the network", "gateway", "192.0.2.1:41000", "api.example", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadConfig(t, map[string]string{"CALLSIGN_VERIFIERS": tc.verifiers, "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey})
+			a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLocal, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatalf("app.New: %v", err)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+			req.RemoteAddr, req.Host = tc.remote, tc.host
+			req.Header.Set("X-Callsign-User", "alice")
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status = %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+		})
+	}
+}
+
 // TestSharedLimiters wires each shared-store backend through the
 // configuration against a real server and exhausts a burst of two.
 func TestSharedLimiters(t *testing.T) {

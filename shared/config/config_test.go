@@ -121,6 +121,13 @@ func TestValidate(t *testing.T) {
 		{"dev verifier outside local", func(c *Config) {
 			c.Stage, c.SecretSource, c.SecretName, c.Verifiers = "dev", "aws-ssm", "/x", []string{"dev"}
 		}, "allowed only with CALLSIGN_STAGE=local"},
+		{"dev verifier on every interface", func(c *Config) { c.HTTPAddr = ":8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier trusts a header naming the user; listen on a loopback address"},
+		{"dev verifier on 0.0.0.0", func(c *Config) { c.HTTPAddr = "0.0.0.0:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on a LAN address", func(c *Config) { c.HTTPAddr = "192.0.2.1:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on a name", func(c *Config) { c.HTTPAddr = "devbox.example:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on IPv6 loopback", func(c *Config) { c.HTTPAddr = "[::1]:8080" }, ""},
+		{"dev verifier on localhost", func(c *Config) { c.HTTPAddr = "localhost:8080" }, ""},
+		{"session verifier on every interface", func(c *Config) { c.HTTPAddr, c.Verifiers = "0.0.0.0:9000", []string{"session"} }, ""},
 		{"cloudbase without app id", func(c *Config) { c.Verifiers = []string{"cloudbase"} }, "CALLSIGN_WECHAT_APP_ID: required"},
 		{"jwt incomplete", func(c *Config) { c.Verifiers = []string{"jwt"} }, "CALLSIGN_JWT_ISSUER: required"},
 		{"jwt both keys", func(c *Config) {

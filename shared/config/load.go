@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 )
 
@@ -130,6 +131,10 @@ func (c *Config) Validate() error {
 	}
 	if seen["dev"] && c.Stage != "local" {
 		bad("Verifiers", "the dev verifier trusts a header naming the user; it is allowed only with CALLSIGN_STAGE=local")
+	}
+	if seen["dev"] && c.HTTPAddr != "" && !loopback.Addr(c.HTTPAddr) {
+		// Anyone who can reach the server could mint a UserSig for any user.
+		bad("HTTPAddr", "the dev verifier trusts a header naming the user; listen on a loopback address such as 127.0.0.1:8080 or [::1]:8080, never on all interfaces")
 	}
 	if seen["cloudbase"] && c.WechatAppID == "" {
 		bad("WechatAppID", "required by the cloudbase verifier (WX_APPID must equal it)")
