@@ -105,6 +105,9 @@ func TestValidate(t *testing.T) {
 		{"managed source with inline key", func(c *Config) {
 			c.SecretSource, c.SecretName, c.SecretKey = "aws-ssm", "/x", "k"
 		}, "CALLSIGN_SECRET_KEY: must not be set"},
+		{"one-byte token key", func(c *Config) { c.TokenKey = "a" }, "CALLSIGN_TOKEN_KEY: must be at least 32 bytes"},
+		{"31-byte token key", func(c *Config) { c.TokenKey = strings.Repeat("k", 31) }, "CALLSIGN_TOKEN_KEY: must be at least 32 bytes"},
+		{"32-byte token key", func(c *Config) { c.TokenKey = strings.Repeat("k", 32) }, ""},
 		{"tencent without version", func(c *Config) { c.SecretSource, c.SecretName = "tencent-ssm", "n" }, "CALLSIGN_SECRET_VERSION: required"},
 		{"tencent complete", func(c *Config) { c.SecretSource, c.SecretName, c.SecretVersion = "tencent-ssm", "n", "v1" }, ""},
 		{"aws-ssm with version", func(c *Config) {

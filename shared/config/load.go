@@ -14,6 +14,7 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/token"
 )
 
 // Accepted values of the enumerated settings.
@@ -87,6 +88,9 @@ func (c *Config) Validate() error {
 		}
 		if c.SecretKey != "" && c.SDKAppID == 0 {
 			bad("SDKAppID", "required with CALLSIGN_SECRET_SOURCE=env")
+		}
+		if c.TokenKey != "" && len(c.TokenKey) < token.MinKeyBytes {
+			bad("TokenKey", "must be at least %d bytes (e.g. openssl rand -hex 32)", token.MinKeyBytes)
 		}
 	case "aws-secretsmanager", "aws-ssm", "tencent-ssm":
 		if c.SecretName == "" {

@@ -32,6 +32,11 @@ const keyLabel = "callsign/token-key/v1"
 // MaxLength is the longest token string Verify will parse.
 const MaxLength = 4096
 
+// MinKeyBytes is the shortest HMAC key Sign uses and Verify accepts, the
+// size of the SHA-256 output (RFC 7518 §3.2). Derived keys have exactly
+// this length; a configured token key must have at least this many bytes.
+const MinKeyBytes = 32
+
 // Errors returned by Verify. Their text never contains the token.
 var (
 	// ErrInvalid: malformed, tampered, wrong algorithm, wrong audience or
@@ -84,11 +89,15 @@ type Claims interface {
 	jwt.Claims
 }
 
-// Sign mints an HS256 token for claims with keys.Current. The caller sets
+// Sign mints an HS256 token for claims with keys.Current, which must be at
+// least MinKeyBytes long. The caller sets
 // the registered claims (audience, subject, expiry); Sign does not change them.
 func Sign(keys Keys, claims Claims) (string, error) {
 	if len(keys.Current) == 0 {
 		return "", errors.New("token: no signing key")
+	}
+	if len(keys.Current) < MinKeyBytes {
+		return "", fmt.Errorf("token: signing key shorter than %d bytes", MinKeyBytes)
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(keys.Current)
 	if err != nil {
@@ -100,7 +109,8 @@ func Sign(keys Keys, claims Claims) (string, error) {
 // Verify parses tokenString into claims, requiring HS256, exactly one
 // audience equal to audience, issuer Issuer, an expiry, and a signature by
 // one of keys (current first, then previous). now is the verification time;
-// leeway tolerates clock skew on exp/nbf/iat. ErrExpired is returned only for
+// leeway tolerates clock skew on exp/nbf/iat. Keys shorter than MinKeyBytes
+// are ignored. ErrExpired is returned only for
 // a token that would be valid in every other respect; any other failure,
 // alone or together with expiry, is ErrInvalid.
 func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.Duration, claims Claims) error {
@@ -109,7 +119,7 @@ func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.
 	}
 	set := jwt.VerificationKeySet{}
 	for _, k := range append([][]byte{keys.Current}, keys.Previous...) {
-		if len(k) > 0 {
+		if len(k) >= MinKeyBytes {
 			set.Keys = append(set.Keys, k)
 		}
 	}

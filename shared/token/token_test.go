@@ -179,6 +179,35 @@ func TestKeysFor(t *testing.T) {
 	}
 }
 
+// TestShortKeysRefused: a key under MinKeyBytes neither signs nor verifies,
+// so a one-byte token key can never make a token that yields a UserSig.
+func TestShortKeysRefused(t *testing.T) {
+	short := Keys{Current: []byte("a")}
+	if _, err := Sign(short, &testClaims{}); err == nil || err.Error() != "token: signing key shorter than 32 bytes" {
+		t.Fatalf("Sign with a one-byte key = %v", err)
+	}
+	claims := &testClaims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: Issuer, Subject: "alice", Audience: jwt.ClaimStrings{AudienceCall}, ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour)),
+	}}
+	forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keys := range []Keys{short, {Current: DeriveKey("trtc"), Previous: [][]byte{[]byte("a")}}} {
+		if err := Verify(forged, AudienceCall, keys, t0, 0, &testClaims{}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Verify of a token signed with a one-byte key = %v, want ErrInvalid", err)
+		}
+	}
+	ok := Keys{Current: []byte(strings.Repeat("k", MinKeyBytes))}
+	tok, err := Sign(ok, claims)
+	if err != nil {
+		t.Fatalf("Sign with a %d-byte key: %v", MinKeyBytes, err)
+	}
+	if err := Verify(tok, AudienceCall, ok, t0, 0, &testClaims{}); err != nil {
+		t.Fatalf("Verify with a %d-byte key: %v", MinKeyBytes, err)
+	}
+}
+
 func TestSignWithoutKey(t *testing.T) {
 	if _, err := Sign(Keys{}, &testClaims{}); err == nil {
 		t.Fatal("Sign without a key succeeded")
