@@ -157,6 +157,14 @@ func TestValidate(t *testing.T) {
 		{"limiter failure", func(c *Config) { c.LimiterFailure = "panic" }, "CALLSIGN_LIMITER_FAILURE"},
 		{"limiter timeout", func(c *Config) { c.LimiterTimeout = 0 }, "CALLSIGN_LIMITER_TIMEOUT"},
 		{"wechat timeout", func(c *Config) { c.WechatTimeout = 0 }, "CALLSIGN_WECHAT_TIMEOUT"},
+		{"wechat over plain http", func(c *Config) { c.WechatAPIBaseURL = "http://api.weixin.qq.com" }, "CALLSIGN_WECHAT_API_BASE_URL: must be an absolute https URL (plain http only for localhost or a loopback IP)"},
+		{"wechat over plain http to a LAN host", func(c *Config) { c.WechatAPIBaseURL = "http://10.0.0.5:8080" }, "CALLSIGN_WECHAT_API_BASE_URL: must be an absolute https URL"},
+		{"wechat stand-in on loopback", func(c *Config) { c.WechatAPIBaseURL = "http://127.0.0.1:9000" }, ""},
+		{"wechat with a query", func(c *Config) { c.WechatAPIBaseURL = "https://api.weixin.qq.com/?x=1" }, "CALLSIGN_WECHAT_API_BASE_URL: must not carry a query"},
+		{"wechat over https", func(c *Config) { c.WechatAPIBaseURL = "https://api.weixin.qq.com" }, ""},
+		{"jwks over plain http", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTJwksURL = []string{"jwt"}, "i", "a", "http://idp.example/jwks"
+		}, "CALLSIGN_JWT_JWKS_URL: must be an absolute https URL"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "CALLSIGN_LOG_LEVEL"},
 	}
 	for _, tc := range tests {

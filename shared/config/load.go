@@ -117,8 +117,11 @@ func (c *Config) Validate() error {
 
 	if c.WechatAPIBaseURL == "" {
 		bad("WechatAPIBaseURL", "must not be empty")
-	} else {
-		validURL(bad, "WechatAPIBaseURL", c.WechatAPIBaseURL, "http", "https")
+	} else if err := loopback.CheckURL(c.WechatAPIBaseURL); err != nil {
+		// code2Session sends the AppSecret in the query string.
+		bad("WechatAPIBaseURL", "%v", err)
+	} else if u, _ := url.Parse(c.WechatAPIBaseURL); u.RawQuery != "" || u.ForceQuery {
+		bad("WechatAPIBaseURL", "must not carry a query")
 	}
 	between("WechatTimeout", c.WechatTimeout, 100*time.Millisecond, 30*time.Second)
 
@@ -154,7 +157,9 @@ func (c *Config) Validate() error {
 			bad("JWTJwksURL", "set exactly one of CALLSIGN_JWT_JWKS_URL and CALLSIGN_JWT_SECRET for the jwt verifier")
 		}
 		if c.JWTJwksURL != "" {
-			validURL(bad, "JWTJwksURL", c.JWTJwksURL, "https", "http")
+			if err := loopback.CheckURL(c.JWTJwksURL); err != nil {
+				bad("JWTJwksURL", "%v", err)
+			}
 		}
 		for _, a := range c.JWTAlgorithms {
 			oneOf("JWTAlgorithms", a, jwtAlgorithms)

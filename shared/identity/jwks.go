@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/callsign-dev/callsign/shared/loopback"
 )
 
 // Defaults for the JWKS cache.
@@ -67,22 +68,10 @@ type jwksConfig struct {
 // checkJWKSURL accepts https URLs, and http only for loopback hosts (tests
 // and local development).
 func checkJWKSURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return errors.New("identity: JWKS URL is not an absolute URL")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
-			return nil
-		}
+	if err := loopback.CheckURL(raw); err != nil {
 		return errors.New("identity: JWKS URL must use https (plain http is allowed only for loopback)")
-	default:
-		return errors.New("identity: JWKS URL must use https")
 	}
+	return nil
 }
 
 func newJWKS(c jwksConfig) (*jwks, error) {

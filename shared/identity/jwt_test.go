@@ -473,7 +473,7 @@ func TestNewJWTOptions(t *testing.T) {
 		{"no keys", JWTOptions{Issuer: "i", Audience: "a"}, d, "identity: jwt verifier needs an HS256 secret or a JWKS URL (CALLSIGN_JWT_SECRET, CALLSIGN_JWT_JWKS_URL)"},
 		{"short secret", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: []byte("short")}, d, "identity: jwt HS256 secret must be at least 32 bytes"},
 		{"plain http JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "http://idp.example.test/jwks"}, d, "identity: JWKS URL must use https (plain http is allowed only for loopback)"},
-		{"relative JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, d, "identity: JWKS URL is not an absolute URL"},
+		{"relative JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, d, "identity: JWKS URL must use https (plain http is allowed only for loopback)"},
 		{"alg none", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: testHS256Secret, Algorithms: []string{"none"}}, d, `identity: jwt algorithm "none" is not supported (allowed: HS256 and [RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA])`},
 		{"HS512", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: testHS256Secret, Algorithms: []string{"HS512"}}, d, `identity: jwt algorithm "HS512" is not supported (allowed: HS256 and [RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA])`},
 		{"HS256 without secret", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "https://idp.example.test/jwks", Algorithms: []string{"HS256"}}, d, "identity: jwt algorithm HS256 needs an HS256 secret (CALLSIGN_JWT_SECRET)"},
