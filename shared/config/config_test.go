@@ -232,6 +232,12 @@ func TestSettingsRedactURLs(t *testing.T) {
 		{"redis value that is not a URL", func(c *Config) { c.RedisURL = "hunter2" }, "CALLSIGN_REDIS_URL=[REDACTED]"},
 		{"JWKS URL with password", func(c *Config) { c.JWTJwksURL = "https://app:hunter2@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app:REDACTED@idp.example/jwks"},
 		{"JWKS URL with a user name only", func(c *Config) { c.JWTJwksURL = "https://app@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app@idp.example/jwks"},
+		{"JWKS URL with a token in the query", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?access_token=hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?access_token=REDACTED"},
+		{"JWKS URL with several query values", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?tenant=hunter2&key=hunter2&&flag" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?tenant=REDACTED&key=REDACTED&&REDACTED"},
+		{"JWKS URL with a bare query key", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?REDACTED"},
+		{"JWKS URL with a token in the fragment", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks#access_token=hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks#REDACTED"},
+		{"redis URL with a password in the query", func(c *Config) { c.RedisURL = "redis://cache:6379/0?password=hunter2" }, "CALLSIGN_REDIS_URL=redis://cache:6379/0?password=REDACTED"},
+		{"endpoint with credentials and a query", func(c *Config) { c.SecretEndpoint = "http://u:hunter2@127.0.0.1:9000/?X-Amz-Signature=hunter2" }, "CALLSIGN_SECRET_ENDPOINT=http://u:REDACTED@127.0.0.1:9000/?X-Amz-Signature=REDACTED"},
 		{"endpoint with password", func(c *Config) { c.SecretEndpoint = "http://u:hunter2@127.0.0.1:9000" }, "CALLSIGN_SECRET_ENDPOINT=http://u:REDACTED@127.0.0.1:9000"},
 	}
 	for _, tc := range tests {
