@@ -195,13 +195,16 @@ func curveFor(alg string) string {
 	return "unknown"
 }
 
-// limitedClient returns a copy of c (or a new client) whose response bodies
-// fail after max bytes.
+// limitedClient returns a copy of c (or a new client) that never follows a
+// redirect (a 3xx is an unexpected status: the URL may carry an access
+// token, and the keys must come from the configured origin) and whose
+// response bodies fail after max bytes.
 func limitedClient(c *http.Client, max int64) *http.Client {
 	var cp http.Client
 	if c != nil {
 		cp = *c
 	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	base := cp.Transport
 	if base == nil {
 		base = http.DefaultTransport

@@ -54,7 +54,8 @@ type JWTOptions struct {
 	// Now returns the verification time; nil means time.Now.
 	Now func() time.Time
 	// HTTPClient fetches the JWKS; nil means a default client. Its
-	// transport is wrapped to cap response bodies at MaxJWKSBytes.
+	// transport is wrapped to cap response bodies at MaxJWKSBytes, and
+	// redirects are never followed.
 	HTTPClient *http.Client
 	// JWKSRefreshInterval is the background refresh period (default
 	// DefaultJWKSRefreshInterval).

@@ -458,6 +458,25 @@ func TestJWTOversizedJWKSRefused(t *testing.T) {
 	assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unknown signing key")
 }
 
+// TestAttackJWTJWKSRedirectRefused: a JWKS endpoint that redirects (to
+// keys an attacker controls, or to carry the URL's access token elsewhere)
+// is treated as a failed fetch; the redirect target is never contacted,
+// even with a caller-supplied client that would follow it.
+func TestAttackJWTJWKSRedirectRefused(t *testing.T) {
+	target := newFakeJWKS(t, "rsa1")
+	for _, client := range []*http.Client{nil, {}} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.srv.URL+"/jwks", http.StatusFound)
+		}))
+		t.Cleanup(redirector.Close)
+		j := newTestJWT(t, JWTOptions{JWKSURL: redirector.URL + "/jwks?access_token=t", HTTPClient: client}, nil)
+		assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unknown signing key")
+		if n := target.fetches.Load(); n != 0 {
+			t.Fatalf("the redirect target was fetched %d times", n)
+		}
+	}
+}
+
 func TestNewJWTOptions(t *testing.T) {
 	d := mustDeriver(t, ModeHash, "")
 	tests := []struct {
