@@ -45,6 +45,7 @@ var (
 	errUnusableKey    = errors.New("signing key unusable for this algorithm")
 	errBodyTooLarge   = errors.New("identity: JWKS response too large")
 	errNoKeyForMethod = errors.New("no key configured for this algorithm")
+	errCriticalHeader = errors.New("unsupported critical header parameters")
 )
 
 // jwks is a cached JSON Web Key Set fetched with keyfunc/v3 (jwkset storage):

@@ -219,7 +219,7 @@ func (j *JWT) Close() error {
 // issuer is "callsign" (a session token) ⇒ ErrNoCredentials. Otherwise the
 // token must be at most MaxTokenBytes, use an allowed algorithm, be signed by
 // the shared secret (HS256) or a JWKS key whose type matches the algorithm,
-// carry the configured iss and aud, an exp (nbf and iat honoured, with
+// carry no "crit" header parameter, carry the configured iss and aud, an exp (nbf and iat honoured, with
 // leeway) and a non-empty string subject claim; failures ⇒
 // ErrUnauthenticated (expired ⇒ ErrExpiredCredentials). A subject the
 // Deriver cannot map ⇒ ErrUnmappableSubject. Error texts name the reason
@@ -271,9 +271,16 @@ func (j *JWT) fail(reason string) error {
 }
 
 // keyfunc selects the verification key: the shared secret for HS256, a JWKS
-// key otherwise. The algorithm was already checked against the allow-list.
+// key otherwise. The algorithm was already checked against the allow-list;
+// a header with "crit" gets no key at all.
 func (j *JWT) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: a recipient must reject a JWS whose
+			// critical extensions it does not understand; callsign
+			// understands none.
+			return nil, errCriticalHeader
+		}
 		if t.Method.Alg() == "HS256" {
 			if len(j.secret) == 0 {
 				return nil, errNoKeyForMethod
@@ -291,6 +298,8 @@ func (j *JWT) keyfunc(ctx context.Context) jwt.Keyfunc {
 // foreign token (issuer, audience) are reported before expiry.
 func (j *JWT) classify(err error) error {
 	switch {
+	case errors.Is(err, errCriticalHeader):
+		return j.fail("unsupported critical header parameters")
 	case errors.Is(err, errUnknownKey):
 		return j.fail("unknown signing key")
 	case errors.Is(err, errUnusableKey), errors.Is(err, errNoKeyForMethod):

@@ -458,6 +458,42 @@ func TestJWTOversizedJWKSRefused(t *testing.T) {
 	assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unknown signing key")
 }
 
+// TestAttackJWTCriticalHeader: a correctly signed token whose header lists
+// critical extensions ("crit") is refused, since callsign understands none
+// (RFC 7515 §4.1.11), whatever the algorithm or the listed names.
+func TestAttackJWTCriticalHeader(t *testing.T) {
+	f := newFakeJWKS(t, "rsa1")
+	j := newTestJWT(t, JWTOptions{HS256Secret: testHS256Secret, JWKSURL: f.srv.URL, Algorithms: []string{"HS256", "RS256"}}, nil)
+	withCrit := func(method jwt.SigningMethod, key any, kid string, crit any) string {
+		tok := jwt.NewWithClaims(method, claims("alice"))
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		tok.Header["crit"] = crit
+		tok.Header["exp"] = testNow.Add(time.Hour).Unix()
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rsa := keyFixtures()["rsa1"]
+	for name, tok := range map[string]string{
+		"HS256 crit b64":        withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{"b64"}),
+		"HS256 crit exp":        withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{"exp"}),
+		"HS256 empty crit":      withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{}),
+		"HS256 crit not a list": withCrit(jwt.SigningMethodHS256, testHS256Secret, "", "exp"),
+		"RS256 crit":            withCrit(jwt.SigningMethodRS256, rsa.priv, rsa.kid, []string{"exp"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			assertJWT(t, j, tok, "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unsupported critical header parameters")
+		})
+	}
+	// The same tokens without crit verify.
+	assertJWT(t, j, signHS256(t, testHS256Secret, "", claims("alice")), "alice", nil, "")
+	assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "alice", nil, "")
+}
+
 // TestAttackJWTJWKSRedirectRefused: a JWKS endpoint that redirects (to
 // keys an attacker controls, or to carry the URL's access token elsewhere)
 // is treated as a failed fetch; the redirect target is never contacted,

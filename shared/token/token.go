@@ -46,6 +46,10 @@ var (
 	ErrExpired = errors.New("token: expired")
 )
 
+// errCritical is the key lookup's refusal of a "crit" header; Verify
+// reports it as ErrInvalid.
+var errCritical = errors.New("token: unsupported critical header parameters")
+
 // Keys holds the HMAC keys for minting (Current) and verifying (Current,
 // then each Previous during a rotation).
 type Keys struct {
@@ -106,13 +110,13 @@ func Sign(keys Keys, claims Claims) (string, error) {
 	return s, nil
 }
 
-// Verify parses tokenString into claims, requiring HS256, exactly one
-// audience equal to audience, issuer Issuer, an expiry, and a signature by
-// one of keys (current first, then previous). now is the verification time;
-// leeway tolerates clock skew on exp/nbf/iat. Keys shorter than MinKeyBytes
-// are ignored. ErrExpired is returned only for
-// a token that would be valid in every other respect; any other failure,
-// alone or together with expiry, is ErrInvalid.
+// Verify parses tokenString into claims, requiring HS256, no "crit" header
+// parameter, exactly one audience equal to audience, issuer Issuer, an
+// expiry, and a signature by one of keys (current first, then previous);
+// keys shorter than MinKeyBytes are ignored. now is the verification time;
+// leeway tolerates clock skew on exp/nbf/iat. ErrExpired is returned only
+// for a token that would be valid in every other respect; any other
+// failure, alone or together with expiry, is ErrInvalid.
 func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.Duration, claims Claims) error {
 	if tokenString == "" || len(tokenString) > MaxLength || audience == "" {
 		return ErrInvalid
@@ -135,7 +139,14 @@ func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.
 		jwt.WithLeeway(leeway),
 	}
 	parser := jwt.NewParser(append(checks, jwt.WithTimeFunc(func() time.Time { return now }))...)
-	_, err := parser.ParseWithClaims(tokenString, claims, func(*jwt.Token) (any, error) { return set, nil })
+	_, err := parser.ParseWithClaims(tokenString, claims, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// callsign never mints critical extensions and understands
+			// none (RFC 7515 §4.1.11).
+			return nil, errCritical
+		}
+		return set, nil
+	})
 	switch {
 	case err == nil:
 		if !singleAudience(claims) {

@@ -95,6 +95,18 @@ func TestVerify(t *testing.T) {
 		}
 		return s
 	}()
+	withCrit := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, &testClaims{RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: Issuer, Subject: "alice", Audience: jwt.ClaimStrings{AudienceCall}, ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour)),
+		}, Room: "c_room"})
+		tok.Header["crit"] = []string{"exp"}
+		tok.Header["exp"] = t0.Add(time.Hour).Unix()
+		s, err := tok.SignedString(cur.Current)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}()
 	wrongIssuer := func() string {
 		s, err := Sign(cur, &testClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "someone", Audience: jwt.ClaimStrings{AudienceCall}, ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour))}})
 		if err != nil {
@@ -129,6 +141,7 @@ func TestVerify(t *testing.T) {
 		{name: "tampered", tok: tampered, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "alg none", tok: none, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "no expiry", tok: noExp, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
+		{name: "crit header", tok: withCrit, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "wrong issuer", tok: wrongIssuer, keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "empty", tok: "", keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
 		{name: "oversized", tok: strings.Repeat("a", MaxLength+1), keys: cur, now: t0, aud: AudienceCall, want: ErrInvalid},
