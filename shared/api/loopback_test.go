@@ -60,3 +60,11 @@ func TestLoopbackOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestBadBearerWithDevHeader: over HTTP, "Authorization: Bearer garbage"
+// plus X-Callsign-User is 401, not a UserSig for the header's user.
+func TestBadBearerWithDevHeader(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	e.do(req{path: "/v1/usersig", body: `{}`, user: "mallory", bearer: "garbage"}).wantError(t, http.StatusUnauthorized, "unauthenticated")
+	e.do(req{path: "/v1/usersig", body: `{}`, user: "mallory"}).mustOK(t)
+}
