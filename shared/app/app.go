@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		Limiter:          limiter,
 		Policies:         policies,
 		Secrets:          secrets,
+		Stage:            cfg.Stage,
 		Now:              opts.Now,
 		Deriver:          deriver,
 		Logger:           log,
@@ -265,7 +266,7 @@ func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity
 		if err != nil {
 			return token.Keys{}, err
 		}
-		return token.KeysFor(s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
+		return token.KeysFor(cfg.Stage, s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
 	}
 	var chain []identity.Verifier
 	for _, name := range []string{identity.ProviderCloudBase, identity.ProviderSession, identity.ProviderJWT, identity.ProviderGateway, identity.ProviderDev} {

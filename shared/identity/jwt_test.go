@@ -614,4 +614,4 @@ func TestAttackChainBadBearerDoesNotFallThrough(t *testing.T) {
 	}
 }
 
-func tokenKeysFor(secret string) token.Keys { return token.KeysFor("", secret, "") }
+func tokenKeysFor(secret string) token.Keys { return token.KeysFor(testStage, "", secret, "") }
