@@ -36,3 +36,18 @@ func settingOf(out, name string) string {
 	}
 	return ""
 }
+
+// TestConfigAppliesStartUpRules: callsign config refuses what callsign serve
+// would refuse, with the same message (here the service's invitee bound).
+func TestConfigAppliesStartUpRules(t *testing.T) {
+	setConfigEnv(t, map[string]string{"CALLSIGN_MAX_INVITEES": "50"})
+	const want = "CALLSIGN_MAX_INVITEES: 50 is outside 1..32"
+	r := cli(nil, "", "config")
+	if r.code != exitFail || !strings.Contains(r.stderr, want) {
+		t.Fatalf("config = exit %d, stderr %q; want exit 1 with %q", r.code, r.stderr, want)
+	}
+	r = cli(nil, "", "serve", "--addr", "127.0.0.1:0")
+	if r.code != exitFail || !strings.Contains(r.stderr, want) {
+		t.Fatalf("serve = exit %d, stderr %q; want exit 1 with %q", r.code, r.stderr, want)
+	}
+}

@@ -137,7 +137,7 @@ func TestValidate(t *testing.T) {
 			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTJwksURL = []string{"jwt"}, "i", "a", "s", "https://idp.example/jwks"
 		}, "set exactly one"},
 		{"jwt bad algorithm", func(c *Config) {
-			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", "s", []string{"none"}
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", strings.Repeat("s", 32), []string{"none"}
 		}, "CALLSIGN_JWT_ALGORITHMS: \"none\""},
 		{"bad user id mode", func(c *Config) { c.UserIDMode = "plain" }, "CALLSIGN_USER_ID_MODE"},
 		{"bad prefix", func(c *Config) { c.UserIDPrefix = "wx:" }, "CALLSIGN_USER_ID_PREFIX"},
@@ -145,6 +145,19 @@ func TestValidate(t *testing.T) {
 		{"usersig max over 180 days", func(c *Config) { c.UserSigMaxTTL *= 1000 }, "CALLSIGN_USER_SIG_MAX_TTL"},
 		{"fractional ttl", func(c *Config) { c.InviteTTL += 1 }, "CALLSIGN_INVITE_TTL: must be a whole number of seconds"},
 		{"invitees zero", func(c *Config) { c.MaxInvitees = 0 }, "CALLSIGN_MAX_INVITEES"},
+		{"invitees above the service's bound", func(c *Config) { c.MaxInvitees = 50 }, "CALLSIGN_MAX_INVITEES: 50 is outside 1..32"},
+		{"invitees at the service's bound", func(c *Config) { c.MaxInvitees = 32 }, ""},
+		{"hash prefix too long for hash mode", func(c *Config) { c.UserIDPrefix = "abcdefghijklm" }, "CALLSIGN_USER_ID_PREFIX: identity: userID prefix is 13 characters; hash mode allows at most 12"},
+		{"raw prefix of 16", func(c *Config) { c.UserIDMode, c.UserIDPrefix = "raw", "abcdefghijklmnop" }, ""},
+		{"jwt short secret", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret = []string{"jwt"}, "i", "a", "short"
+		}, "CALLSIGN_JWT_SECRET: must be at least 32 bytes"},
+		{"jwt reserved issuer", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret = []string{"jwt"}, "callsign", "a", strings.Repeat("s", 32)
+		}, `CALLSIGN_JWT_ISSUER: "callsign" is reserved`},
+		{"jwt RS256 with a secret only", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", strings.Repeat("s", 32), []string{"RS256"}
+		}, "CALLSIGN_JWT_ALGORITHMS: identity: jwt algorithm RS256 needs a JWKS URL"},
 		{"room type", func(c *Config) { c.RoomType = "uuid" }, "CALLSIGN_ROOM_TYPE"},
 		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"example.com"} }, "CALLSIGN_ALLOWED_ORIGINS"},
 		{"origin with path", func(c *Config) { c.AllowedOrigins = []string{"https://example.com/app"} }, "CALLSIGN_ALLOWED_ORIGINS"},

@@ -12,8 +12,10 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
 )
 
@@ -58,6 +60,10 @@ func Load() (Config, error) {
 
 // Validate checks what envconfig cannot: non-empty required values, ranges
 // and combinations. Every problem is reported, each naming its variable.
+// Where a constructor of the service, the identity verifiers or the token
+// keys has a rule of its own, Validate applies that same rule (its bound or
+// its check function), so a configuration that callsign config accepts also
+// starts callsign serve and every function.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
@@ -153,16 +159,29 @@ func (c *Config) Validate() error {
 		if c.JWTAudience == "" {
 			bad("JWTAudience", "required by the jwt verifier")
 		}
+		if c.JWTIssuer == token.Issuer {
+			bad("JWTIssuer", "%q is reserved for callsign's own session tokens", token.Issuer)
+		}
 		if (c.JWTSecret == "") == (c.JWTJwksURL == "") {
 			bad("JWTJwksURL", "set exactly one of CALLSIGN_JWT_JWKS_URL and CALLSIGN_JWT_SECRET for the jwt verifier")
+		}
+		if c.JWTSecret != "" && len(c.JWTSecret) < identity.MinHS256SecretBytes {
+			bad("JWTSecret", "must be at least %d bytes", identity.MinHS256SecretBytes)
 		}
 		if c.JWTJwksURL != "" {
 			if err := loopback.CheckURL(c.JWTJwksURL); err != nil {
 				bad("JWTJwksURL", "%v", err)
 			}
 		}
+		known := true
 		for _, a := range c.JWTAlgorithms {
 			oneOf("JWTAlgorithms", a, jwtAlgorithms)
+			known = known && slices.Contains(jwtAlgorithms, a)
+		}
+		if known {
+			if _, err := identity.AllowedJWTAlgorithms(c.JWTAlgorithms, c.JWTSecret != "", c.JWTJwksURL != ""); err != nil {
+				bad("JWTAlgorithms", "%v", err)
+			}
 		}
 		between("JWTLeeway", c.JWTLeeway, 0, 5*time.Minute)
 		if c.JWTSubjectClaim == "" {
@@ -175,6 +194,10 @@ func (c *Config) Validate() error {
 	oneOf("UserIDMode", c.UserIDMode, userIDModes)
 	if !userIDPrefixPattern.MatchString(c.UserIDPrefix) {
 		bad("UserIDPrefix", "must be at most 16 characters of A-Z a-z 0-9 _ -")
+	} else if slices.Contains(userIDModes, c.UserIDMode) {
+		if _, err := identity.NewDeriver(c.UserIDMode, c.UserIDPrefix); err != nil {
+			bad("UserIDPrefix", "%v", err)
+		}
 	}
 	between("SessionTTL", c.SessionTTL, time.Minute, 30*24*time.Hour)
 
@@ -190,8 +213,10 @@ func (c *Config) Validate() error {
 			bad(d.field, "must be a whole number of seconds")
 		}
 	}
-	if c.MaxInvitees < 1 || c.MaxInvitees > 100 {
-		bad("MaxInvitees", "%d is outside 1..100", c.MaxInvitees)
+	if c.MaxInvitees < 1 || c.MaxInvitees > service.MaxMaxInvitees {
+		// The service's own bound: a call token must stay far below
+		// token.MaxLength.
+		bad("MaxInvitees", "%d is outside 1..%d", c.MaxInvitees, service.MaxMaxInvitees)
 	}
 	oneOf("RoomType", c.RoomType, roomTypes)
 	for _, o := range c.AllowedOrigins {

@@ -113,7 +113,7 @@ func NewJWT(opts JWTOptions, d *Deriver) (*JWT, error) {
 			return nil, err
 		}
 	}
-	algs, err := allowedAlgorithms(opts.Algorithms, len(opts.HS256Secret) > 0, opts.JWKSURL != "")
+	algs, err := AllowedJWTAlgorithms(opts.Algorithms, len(opts.HS256Secret) > 0, opts.JWKSURL != "")
 	if err != nil {
 		return nil, err
 	}
@@ -169,9 +169,11 @@ func positiveOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// allowedAlgorithms validates the configured allow-list against the key
-// sources, or derives the default one.
-func allowedAlgorithms(list []string, haveSecret, haveJWKS bool) ([]string, error) {
+// AllowedJWTAlgorithms returns the effective algorithm allow-list of the
+// app-JWT verifier for the configured list and key sources (see
+// JWTOptions.Algorithms), or why the combination is refused. NewJWT and the
+// configuration check both use it, so they never disagree.
+func AllowedJWTAlgorithms(list []string, haveSecret, haveJWKS bool) ([]string, error) {
 	if len(list) == 0 {
 		var algs []string
 		if haveSecret {
