@@ -260,7 +260,7 @@ func deriveUserID(tb testing.TB, subject string) string {
 
 func sessionToken(tb testing.TB, userID string) string {
 	tb.Helper()
-	tok, _, err := identity.MintSession(token.KeysFor("", testKey, ""), userID, time.Now(), time.Hour)
+	tok, _, err := identity.MintSession(token.KeysFor("local", "", testKey, ""), userID, time.Now(), time.Hour)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/callsign-dev/callsign/shared/app"
@@ -44,7 +42,13 @@ func runServe(e *env, args []string) int {
 		return exitFail
 	}
 	if *addr != "" {
+		// --addr replaces CALLSIGN_HTTP_ADDR, so it passes the same checks
+		// (the dev verifier listens only on loopback).
 		cfg.HTTPAddr = *addr
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprintf(e.stderr, "callsign serve: --addr: %v\n", err)
+			return exitFail
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,45 +58,9 @@ func runServe(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "callsign serve: %v\n", err)
 		return exitFail
 	}
-	if err := web.ListenAndServe(ctx, cfg.HTTPAddr, loopbackHosts(cfg.HTTPAddr, a), logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := web.ListenAndServe(ctx, cfg.HTTPAddr, a, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintf(e.stderr, "callsign serve: %v\n", err)
 		return exitFail
 	}
 	return exitOK
-}
-
-// loopbackHosts guards a server listening on a loopback address against DNS
-// rebinding: a web page on another site that resolves its own name to
-// 127.0.0.1 could otherwise drive the local server (whose dev verifier
-// trusts a header naming the user) from the developer's browser. Requests
-// must then name a loopback host (localhost, 127.0.0.1, [::1]) in Host;
-// others get 403 forbidden. On any other listen address h is returned as
-// is.
-func loopbackHosts(listen string, h http.Handler) http.Handler {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil || !isLoopback(host) {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.Host
-		if hn, _, err := net.SplitHostPort(r.Host); err == nil {
-			name = hn
-		}
-		if !isLoopback(strings.Trim(name, "[]")) {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintln(w, `{"error":{"code":"forbidden","message":"the local server answers only requests addressed to localhost"}}`)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// isLoopback reports whether host is "localhost" or a loopback IP.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -1,40 +1,56 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
+	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
-func TestLoopbackHosts(t *testing.T) {
-	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+// setConfigEnv replaces every CALLSIGN_ variable of the process (which
+// config.Load reads) with vars for the test.
+func setConfigEnv(t *testing.T, vars map[string]string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "CALLSIGN_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+}
+
+// TestServeRefusesDevVerifierOffLoopback: with the dev verifier (the local
+// default) the server refuses to start on any address but loopback, from
+// the flag or from CALLSIGN_HTTP_ADDR, before it listens.
+func TestServeRefusesDevVerifierOffLoopback(t *testing.T) {
+	const want = "CALLSIGN_HTTP_ADDR: the dev verifier trusts a header naming the user; listen on a loopback address"
 	tests := []struct {
-		listen, host string
-		want         int
+		name string
+		env  map[string]string
+		args []string
 	}{
-		{"127.0.0.1:8080", "127.0.0.1:8080", http.StatusTeapot},
-		{"127.0.0.1:8080", "localhost:8080", http.StatusTeapot},
-		{"127.0.0.1:8080", "LOCALHOST", http.StatusTeapot},
-		{"[::1]:8080", "[::1]:8080", http.StatusTeapot},
-		{"127.0.0.1:8080", "127.0.0.2:8080", http.StatusTeapot},
-		{"127.0.0.1:8080", "attacker.example:8080", http.StatusForbidden},
-		{"127.0.0.1:8080", "attacker.example", http.StatusForbidden},
-		{"127.0.0.1:8080", "", http.StatusForbidden},
-		{"localhost:8080", "evil.test", http.StatusForbidden},
-		{"0.0.0.0:9000", "evil.test", http.StatusTeapot}, // not a loopback listener: no guard
-		{"192.0.2.1:9000", "evil.test", http.StatusTeapot},
+		{"--addr on every interface", nil, []string{"--addr", ":0"}},
+		{"--addr 0.0.0.0", nil, []string{"--addr", "0.0.0.0:0"}},
+		{"--addr [::]", map[string]string{"CALLSIGN_VERIFIERS": "session,dev"}, []string{"--addr", "[::]:0"}},
+		{"CALLSIGN_HTTP_ADDR 0.0.0.0", map[string]string{"CALLSIGN_HTTP_ADDR": "0.0.0.0:0"}, nil},
+		{"--addr replacing a loopback CALLSIGN_HTTP_ADDR", map[string]string{"CALLSIGN_HTTP_ADDR": "127.0.0.1:0"}, []string{"--addr", "0.0.0.0:0"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.listen+" "+tc.host, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
-			r.Host = tc.host
-			rec := httptest.NewRecorder()
-			loopbackHosts(tc.listen, ok).ServeHTTP(rec, r)
-			if rec.Code != tc.want {
-				t.Fatalf("status = %d, want %d", rec.Code, tc.want)
-			}
-			if tc.want == http.StatusForbidden && rec.Body.String() != `{"error":{"code":"forbidden","message":"the local server answers only requests addressed to localhost"}}`+"\n" {
-				t.Fatalf("body = %q", rec.Body.String())
+		t.Run(tc.name, func(t *testing.T) {
+			setConfigEnv(t, tc.env)
+			done := make(chan result, 1)
+			go func() { done <- cli(nil, "", append([]string{"serve"}, tc.args...)...) }()
+			select {
+			case r := <-done:
+				if r.code != exitFail || !strings.Contains(r.stderr, want) {
+					t.Fatalf("serve = exit %d, stderr %q; want exit 1 naming CALLSIGN_HTTP_ADDR", r.code, r.stderr)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("serve started with the dev verifier on a non-loopback address")
 			}
 		})
 	}

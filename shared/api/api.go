@@ -50,6 +50,13 @@ type Options struct {
 	// MaxBodyBytes limits request bodies and action data; 0 or negative
 	// means DefaultMaxBodyBytes. Larger bodies get 413 payload_too_large.
 	MaxBodyBytes int64
+	// LoopbackOnly serves HTTP requests only when they come from a loopback
+	// peer (RemoteAddr) and name a loopback host (Host: localhost,
+	// 127.0.0.1, [::1]); every other request gets 403 forbidden before
+	// routing. It is set whenever the dev verifier is on, so that neither a
+	// listener on a public interface nor a web page using DNS rebinding
+	// from the developer's browser can use the header that names the user.
+	LoopbackOnly bool
 }
 
 // API is the HTTP handler and the action dispatcher over one Service. It is
@@ -60,6 +67,7 @@ type API struct {
 	origins map[string]bool
 	ops     map[string]bool
 	maxBody int64
+	local   bool
 	mux     *http.ServeMux
 }
 
@@ -71,6 +79,7 @@ func New(svc *service.Service, opts Options) *API {
 		origins: make(map[string]bool, len(opts.AllowedOrigins)),
 		ops:     make(map[string]bool, 4),
 		maxBody: opts.MaxBodyBytes,
+		local:   opts.LoopbackOnly,
 		mux:     http.NewServeMux(),
 	}
 	if a.log == nil {

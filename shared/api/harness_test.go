@@ -28,6 +28,7 @@ const (
 	testWechatApp = "wx0123456789abcdef"
 	appSecret     = "wechat-app-secret-value-0001"
 	sessionKey    = "SESSIONKEYmustNeverLeak=="
+	testStage     = "local"
 )
 
 // t0 is the fixed test clock's start.
@@ -92,7 +93,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		if err != nil {
 			return token.Keys{}, err
 		}
-		return token.KeysFor(s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
+		return token.KeysFor(testStage, s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
 	}
 	deriver, err := identity.NewDeriver(identity.ModeHash, "wx_")
 	if err != nil {
@@ -114,6 +115,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Verifier: identity.Chain(cloudbase, session, dev),
 		Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{Now: c.Now}),
 		Secrets:  sec,
+		Stage:    testStage,
 		Now:      c.Now,
 		Logger:   logger,
 		Deriver:  deriver,

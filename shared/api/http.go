@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/service"
 )
@@ -91,6 +92,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.logLine(ctx, "http", x, start)
 	}()
+	if a.local && !fromLoopback(r) {
+		a.writeError(sw, r, service.NewError(service.CodeForbidden, "the local server answers only requests from and addressed to localhost"))
+		return
+	}
 	if a.cors(sw, r, x) {
 		return
 	}
@@ -101,6 +106,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(sw, r)
+}
+
+// fromLoopback reports whether r came from a loopback peer and names a
+// loopback host. The Host check defeats DNS rebinding (a page on another
+// site whose name resolves to 127.0.0.1 sends its own name); the peer check
+// holds even when the listener is bound to a public interface.
+func fromLoopback(r *http.Request) bool {
+	name := r.Host
+	if host, _, err := net.SplitHostPort(r.Host); err == nil {
+		name = host
+	}
+	return loopback.Host(name) && loopback.Host(clientIP(r.RemoteAddr))
 }
 
 // panicType names the dynamic type of a panic value without printing the

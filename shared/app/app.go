@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		Limiter:          limiter,
 		Policies:         policies,
 		Secrets:          secrets,
+		Stage:            cfg.Stage,
 		Now:              opts.Now,
 		Deriver:          deriver,
 		Logger:           log,
@@ -167,6 +168,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		Logger:         log,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Operations:     opts.Operations,
+		// The dev verifier trusts a header naming the user: answer only
+		// loopback peers that name a loopback host, whatever the binary
+		// (callsign serve or a function run locally) and listen address.
+		LoopbackOnly: cfg.HasVerifier(identity.ProviderDev),
 	}), nil
 }
 
@@ -264,7 +269,7 @@ func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity
 		if err != nil {
 			return token.Keys{}, err
 		}
-		return token.KeysFor(s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
+		return token.KeysFor(cfg.Stage, s.TokenKey, s.SecretKey, s.PreviousSecretKey), nil
 	}
 	var chain []identity.Verifier
 	for _, name := range []string{identity.ProviderCloudBase, identity.ProviderSession, identity.ProviderJWT, identity.ProviderGateway, identity.ProviderDev} {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -394,6 +395,123 @@ func TestDevVerifierRefusedOffTheLocalServer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "dev verifier") {
 		t.Fatalf("app.New error = %v, want the dev verifier refused", err)
 	}
+}
+
+// TestDevVerifierAnswersOnlyLoopback: whatever address the server listens
+// on, an app with the dev verifier serves only loopback peers that name a
+// loopback host, so the header that names the user never reaches the
+// network; without the dev verifier nothing is filtered.
+func TestDevVerifierAnswersOnlyLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, verifiers, remote, host string
+		want                          int
+	}{
+		{"dev, loopback", "dev", "127.0.0.1:41000", "localhost:8080", http.StatusOK},
+		{"dev, peer on the network", "dev", "192.0.2.1:41000", "127.0.0.1:8080", http.StatusForbidden},
+		{"dev, DNS rebinding", "dev", "127.0.0.1:41000", "rebind.attacker.example:8080", http.StatusForbidden},
+		{"no dev verifier, peer on the network", "gateway", "192.0.2.1:41000", "api.example", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadConfig(t, map[string]string{"CALLSIGN_VERIFIERS": tc.verifiers, "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey})
+			a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLocal, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatalf("app.New: %v", err)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/v1/usersig", strings.NewReader(`{}`))
+			req.RemoteAddr, req.Host = tc.remote, tc.host
+			req.Header.Set("X-Callsign-User", "alice")
+			rec := httptest.NewRecorder()
+			a.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("status = %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+		})
+	}
+}
+
+// TestConfigAndStartUpAgree: what config.Load (and so callsign config)
+// accepts, app.New (callsign serve, every function) starts with, and what
+// it refuses, app.New refuses too: one rule, not two that drift apart.
+func TestConfigAndStartUpAgree(t *testing.T) {
+	base := map[string]string{"CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey, "CALLSIGN_VERIFIERS": "session"}
+	secret32 := strings.Repeat("s", 32)
+	jwt := map[string]string{"CALLSIGN_VERIFIERS": "jwt", "CALLSIGN_JWT_ISSUER": "https://idp.example/", "CALLSIGN_JWT_AUDIENCE": "callsign", "CALLSIGN_JWT_SECRET": secret32}
+	wechat := map[string]string{"CALLSIGN_WECHAT_APP_ID": "wx1"}
+	tests := []struct {
+		name    string
+		vars    map[string]string // on top of base
+		refused string            // the variable config.Load must name; "" = accepted
+		// apply sets the refused value on a configuration loaded from
+		// base+vars without it, as if it had slipped past config.Load.
+		apply func(*config.Config)
+	}{
+		{"most invitees", map[string]string{"CALLSIGN_MAX_INVITEES": "32"}, "", nil},
+		{"too many invitees", map[string]string{"CALLSIGN_MAX_INVITEES": "50"}, "CALLSIGN_MAX_INVITEES", func(c *config.Config) { c.MaxInvitees = 50 }},
+		{"longest hash prefix", map[string]string{"CALLSIGN_USER_ID_PREFIX": "abcdefghijkl"}, "", nil},
+		{"hash prefix too long", map[string]string{"CALLSIGN_USER_ID_PREFIX": "abcdefghijklm"}, "CALLSIGN_USER_ID_PREFIX", func(c *config.Config) { c.UserIDPrefix = "abcdefghijklm" }},
+		{"jwt secret of 32 bytes", jwt, "", nil},
+		{"jwt secret too short", merge(jwt, map[string]string{"CALLSIGN_JWT_SECRET": "short"}), "CALLSIGN_JWT_SECRET", func(c *config.Config) { c.JWTSecret = "short" }},
+		{"jwt RS256 without a JWKS", merge(jwt, map[string]string{"CALLSIGN_JWT_ALGORITHMS": "RS256"}), "CALLSIGN_JWT_ALGORITHMS", func(c *config.Config) { c.JWTAlgorithms = []string{"RS256"} }},
+		{"jwt reserved issuer", merge(jwt, map[string]string{"CALLSIGN_JWT_ISSUER": "callsign"}), "CALLSIGN_JWT_ISSUER", func(c *config.Config) { c.JWTIssuer = "callsign" }},
+		{"jwks over plain http", merge(withoutKeys(jwt, "CALLSIGN_JWT_SECRET"), map[string]string{"CALLSIGN_JWT_JWKS_URL": "http://idp.example/jwks"}), "CALLSIGN_JWT_JWKS_URL",
+			func(c *config.Config) { c.JWTSecret, c.JWTJwksURL = "", "http://idp.example/jwks" }},
+		{"wechat base with a query", merge(wechat, map[string]string{"CALLSIGN_WECHAT_API_BASE_URL": "https://api.weixin.qq.com/?a=b"}), "CALLSIGN_WECHAT_API_BASE_URL",
+			func(c *config.Config) { c.WechatAPIBaseURL = "https://api.weixin.qq.com/?a=b" }},
+		{"wechat base over plain http", merge(wechat, map[string]string{"CALLSIGN_WECHAT_API_BASE_URL": "http://api.weixin.qq.com"}), "CALLSIGN_WECHAT_API_BASE_URL",
+			func(c *config.Config) { c.WechatAPIBaseURL = "http://api.weixin.qq.com" }},
+	}
+	start := func(cfg config.Config) error {
+		_, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLocal, Logger: slog.New(slog.DiscardHandler)})
+		return err
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := merge(base, tc.vars)
+			if tc.refused == "" {
+				if err := start(loadConfig(t, vars)); err != nil {
+					t.Fatalf("config accepted, app.New failed: %v", err)
+				}
+				return
+			}
+			cfg := loadConfig(t, withoutKeys(vars, tc.refused, "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_JWT_ALGORITHMS", "CALLSIGN_VERIFIERS"))
+			for k, v := range vars {
+				t.Setenv(k, v)
+			}
+			if _, err := config.Load(); err == nil || !strings.Contains(err.Error(), tc.refused+":") {
+				t.Fatalf("config.Load error = %v, want it to name %s", err, tc.refused)
+			}
+			// The same value slipped past configuration: start-up refuses it.
+			cfg.Verifiers = strings.Split(vars["CALLSIGN_VERIFIERS"], ",")
+			cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTSecret, cfg.WechatAppID = vars["CALLSIGN_JWT_ISSUER"], vars["CALLSIGN_JWT_AUDIENCE"], vars["CALLSIGN_JWT_SECRET"], vars["CALLSIGN_WECHAT_APP_ID"]
+			tc.apply(&cfg)
+			if err := start(cfg); err == nil {
+				t.Fatal("app.New accepted what config refuses")
+			}
+		})
+	}
+}
+
+// merge returns a copy of a with b's entries added.
+func merge(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// withoutKeys returns a copy of m without the given variables.
+func withoutKeys(m map[string]string, names ...string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !slices.Contains(names, k) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // TestSharedLimiters wires each shared-store backend through the

@@ -106,6 +106,9 @@ func TestValidate(t *testing.T) {
 		{"managed source with inline key", func(c *Config) {
 			c.SecretSource, c.SecretName, c.SecretKey = "aws-ssm", "/x", "k"
 		}, "CALLSIGN_SECRET_KEY: must not be set"},
+		{"one-byte token key", func(c *Config) { c.TokenKey = "a" }, "CALLSIGN_TOKEN_KEY: must be at least 32 bytes"},
+		{"31-byte token key", func(c *Config) { c.TokenKey = strings.Repeat("k", 31) }, "CALLSIGN_TOKEN_KEY: must be at least 32 bytes"},
+		{"32-byte token key", func(c *Config) { c.TokenKey = strings.Repeat("k", 32) }, ""},
 		{"tencent without version", func(c *Config) { c.SecretSource, c.SecretName = "tencent-ssm", "n" }, "CALLSIGN_SECRET_VERSION: required"},
 		{"tencent complete", func(c *Config) { c.SecretSource, c.SecretName, c.SecretVersion = "tencent-ssm", "n", "v1" }, ""},
 		{"aws-ssm with version", func(c *Config) {
@@ -122,13 +125,20 @@ func TestValidate(t *testing.T) {
 		{"dev verifier outside local", func(c *Config) {
 			c.Stage, c.SecretSource, c.SecretName, c.Verifiers = "dev", "aws-ssm", "/x", []string{"dev"}
 		}, "allowed only with CALLSIGN_STAGE=local"},
+		{"dev verifier on every interface", func(c *Config) { c.HTTPAddr = ":8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier trusts a header naming the user; listen on a loopback address"},
+		{"dev verifier on 0.0.0.0", func(c *Config) { c.HTTPAddr = "0.0.0.0:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on a LAN address", func(c *Config) { c.HTTPAddr = "192.0.2.1:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on a name", func(c *Config) { c.HTTPAddr = "devbox.example:8080" }, "CALLSIGN_HTTP_ADDR: the dev verifier"},
+		{"dev verifier on IPv6 loopback", func(c *Config) { c.HTTPAddr = "[::1]:8080" }, ""},
+		{"dev verifier on localhost", func(c *Config) { c.HTTPAddr = "localhost:8080" }, ""},
+		{"session verifier on every interface", func(c *Config) { c.HTTPAddr, c.Verifiers = "0.0.0.0:9000", []string{"session"} }, ""},
 		{"cloudbase without app id", func(c *Config) { c.Verifiers = []string{"cloudbase"} }, "CALLSIGN_WECHAT_APP_ID: required"},
 		{"jwt incomplete", func(c *Config) { c.Verifiers = []string{"jwt"} }, "CALLSIGN_JWT_ISSUER: required"},
 		{"jwt both keys", func(c *Config) {
 			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTJwksURL = []string{"jwt"}, "i", "a", "s", "https://idp.example/jwks"
 		}, "set exactly one"},
 		{"jwt bad algorithm", func(c *Config) {
-			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", "s", []string{"none"}
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", strings.Repeat("s", 32), []string{"none"}
 		}, "CALLSIGN_JWT_ALGORITHMS: \"none\""},
 		{"bad user id mode", func(c *Config) { c.UserIDMode = "plain" }, "CALLSIGN_USER_ID_MODE"},
 		{"bad prefix", func(c *Config) { c.UserIDPrefix = "wx:" }, "CALLSIGN_USER_ID_PREFIX"},
@@ -136,6 +146,19 @@ func TestValidate(t *testing.T) {
 		{"usersig max over 180 days", func(c *Config) { c.UserSigMaxTTL *= 1000 }, "CALLSIGN_USER_SIG_MAX_TTL"},
 		{"fractional ttl", func(c *Config) { c.InviteTTL += 1 }, "CALLSIGN_INVITE_TTL: must be a whole number of seconds"},
 		{"invitees zero", func(c *Config) { c.MaxInvitees = 0 }, "CALLSIGN_MAX_INVITEES"},
+		{"invitees above the service's bound", func(c *Config) { c.MaxInvitees = 50 }, "CALLSIGN_MAX_INVITEES: 50 is outside 1..32"},
+		{"invitees at the service's bound", func(c *Config) { c.MaxInvitees = 32 }, ""},
+		{"hash prefix too long for hash mode", func(c *Config) { c.UserIDPrefix = "abcdefghijklm" }, "CALLSIGN_USER_ID_PREFIX: identity: userID prefix is 13 characters; hash mode allows at most 12"},
+		{"raw prefix of 16", func(c *Config) { c.UserIDMode, c.UserIDPrefix = "raw", "abcdefghijklmnop" }, ""},
+		{"jwt short secret", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret = []string{"jwt"}, "i", "a", "short"
+		}, "CALLSIGN_JWT_SECRET: must be at least 32 bytes"},
+		{"jwt reserved issuer", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret = []string{"jwt"}, "callsign", "a", strings.Repeat("s", 32)
+		}, `CALLSIGN_JWT_ISSUER: "callsign" is reserved`},
+		{"jwt RS256 with a secret only", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret, c.JWTAlgorithms = []string{"jwt"}, "i", "a", strings.Repeat("s", 32), []string{"RS256"}
+		}, "CALLSIGN_JWT_ALGORITHMS: identity: jwt algorithm RS256 needs a JWKS URL"},
 		{"room type", func(c *Config) { c.RoomType = "uuid" }, "CALLSIGN_ROOM_TYPE"},
 		{"bad origin", func(c *Config) { c.AllowedOrigins = []string{"example.com"} }, "CALLSIGN_ALLOWED_ORIGINS"},
 		{"origin with path", func(c *Config) { c.AllowedOrigins = []string{"https://example.com/app"} }, "CALLSIGN_ALLOWED_ORIGINS"},
@@ -150,6 +173,14 @@ func TestValidate(t *testing.T) {
 		{"limiter timeout negative", func(c *Config) { c.LimiterTimeout = -time.Second }, "CALLSIGN_LIMITER_TIMEOUT"},
 		{"limiter timeout unset", func(c *Config) { c.LimiterTimeout = 0 }, ""},
 		{"wechat timeout", func(c *Config) { c.WechatTimeout = 0 }, "CALLSIGN_WECHAT_TIMEOUT"},
+		{"wechat over plain http", func(c *Config) { c.WechatAPIBaseURL = "http://api.weixin.qq.com" }, "CALLSIGN_WECHAT_API_BASE_URL: must be an absolute https URL (plain http only for localhost or a loopback IP)"},
+		{"wechat over plain http to a LAN host", func(c *Config) { c.WechatAPIBaseURL = "http://10.0.0.5:8080" }, "CALLSIGN_WECHAT_API_BASE_URL: must be an absolute https URL"},
+		{"wechat stand-in on loopback", func(c *Config) { c.WechatAPIBaseURL = "http://127.0.0.1:9000" }, ""},
+		{"wechat with a query", func(c *Config) { c.WechatAPIBaseURL = "https://api.weixin.qq.com/?x=1" }, "CALLSIGN_WECHAT_API_BASE_URL: must not carry a query"},
+		{"wechat over https", func(c *Config) { c.WechatAPIBaseURL = "https://api.weixin.qq.com" }, ""},
+		{"jwks over plain http", func(c *Config) {
+			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTJwksURL = []string{"jwt"}, "i", "a", "http://idp.example/jwks"
+		}, "CALLSIGN_JWT_JWKS_URL: must be an absolute https URL"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "CALLSIGN_LOG_LEVEL"},
 	}
 	for _, tc := range tests {
@@ -217,6 +248,12 @@ func TestSettingsRedactURLs(t *testing.T) {
 		{"redis value that is not a URL", func(c *Config) { c.RedisURL = "hunter2" }, "CALLSIGN_REDIS_URL=[REDACTED]"},
 		{"JWKS URL with password", func(c *Config) { c.JWTJwksURL = "https://app:hunter2@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app:REDACTED@idp.example/jwks"},
 		{"JWKS URL with a user name only", func(c *Config) { c.JWTJwksURL = "https://app@idp.example/jwks" }, "CALLSIGN_JWT_JWKS_URL=https://app@idp.example/jwks"},
+		{"JWKS URL with a token in the query", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?access_token=hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?access_token=REDACTED"},
+		{"JWKS URL with several query values", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?tenant=hunter2&key=hunter2&&flag" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?tenant=REDACTED&key=REDACTED&&REDACTED"},
+		{"JWKS URL with a bare query key", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks?hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks?REDACTED"},
+		{"JWKS URL with a token in the fragment", func(c *Config) { c.JWTJwksURL = "https://idp.example/jwks#access_token=hunter2" }, "CALLSIGN_JWT_JWKS_URL=https://idp.example/jwks#REDACTED"},
+		{"redis URL with a password in the query", func(c *Config) { c.RedisURL = "redis://cache:6379/0?password=hunter2" }, "CALLSIGN_REDIS_URL=redis://cache:6379/0?password=REDACTED"},
+		{"endpoint with credentials and a query", func(c *Config) { c.SecretEndpoint = "http://u:hunter2@127.0.0.1:9000/?X-Amz-Signature=hunter2" }, "CALLSIGN_SECRET_ENDPOINT=http://u:REDACTED@127.0.0.1:9000/?X-Amz-Signature=REDACTED"},
 		{"endpoint with password", func(c *Config) { c.SecretEndpoint = "http://u:hunter2@127.0.0.1:9000" }, "CALLSIGN_SECRET_ENDPOINT=http://u:REDACTED@127.0.0.1:9000"},
 	}
 	for _, tc := range tests {

@@ -12,7 +12,11 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/service"
+	"github.com/callsign-dev/callsign/shared/token"
 )
 
 // Accepted values of the enumerated settings.
@@ -56,6 +60,10 @@ func Load() (Config, error) {
 
 // Validate checks what envconfig cannot: non-empty required values, ranges
 // and combinations. Every problem is reported, each naming its variable.
+// Where a constructor of the service, the identity verifiers or the token
+// keys has a rule of its own, Validate applies that same rule (its bound or
+// its check function), so a configuration that callsign config accepts also
+// starts callsign serve and every function.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
@@ -87,6 +95,9 @@ func (c *Config) Validate() error {
 		if c.SecretKey != "" && c.SDKAppID == 0 {
 			bad("SDKAppID", "required with CALLSIGN_SECRET_SOURCE=env")
 		}
+		if c.TokenKey != "" && len(c.TokenKey) < token.MinKeyBytes {
+			bad("TokenKey", "must be at least %d bytes (e.g. openssl rand -hex 32)", token.MinKeyBytes)
+		}
 	case "aws-secretsmanager", "aws-ssm", "tencent-ssm":
 		if c.SecretName == "" {
 			bad("SecretName", "required with CALLSIGN_SECRET_SOURCE=%s", c.SecretSource)
@@ -112,8 +123,11 @@ func (c *Config) Validate() error {
 
 	if c.WechatAPIBaseURL == "" {
 		bad("WechatAPIBaseURL", "must not be empty")
-	} else {
-		validURL(bad, "WechatAPIBaseURL", c.WechatAPIBaseURL, "http", "https")
+	} else if err := loopback.CheckURL(c.WechatAPIBaseURL); err != nil {
+		// code2Session sends the AppSecret in the query string.
+		bad("WechatAPIBaseURL", "%v", err)
+	} else if u, _ := url.Parse(c.WechatAPIBaseURL); u.RawQuery != "" || u.ForceQuery {
+		bad("WechatAPIBaseURL", "must not carry a query")
 	}
 	between("WechatTimeout", c.WechatTimeout, 100*time.Millisecond, 30*time.Second)
 
@@ -131,6 +145,10 @@ func (c *Config) Validate() error {
 	if seen["dev"] && c.Stage != "local" {
 		bad("Verifiers", "the dev verifier trusts a header naming the user; it is allowed only with CALLSIGN_STAGE=local")
 	}
+	if seen["dev"] && c.HTTPAddr != "" && !loopback.Addr(c.HTTPAddr) {
+		// Anyone who can reach the server could mint a UserSig for any user.
+		bad("HTTPAddr", "the dev verifier trusts a header naming the user; listen on a loopback address such as 127.0.0.1:8080 or [::1]:8080, never on all interfaces")
+	}
 	if seen["cloudbase"] && c.WechatAppID == "" {
 		bad("WechatAppID", "required by the cloudbase verifier (WX_APPID must equal it)")
 	}
@@ -141,14 +159,29 @@ func (c *Config) Validate() error {
 		if c.JWTAudience == "" {
 			bad("JWTAudience", "required by the jwt verifier")
 		}
+		if c.JWTIssuer == token.Issuer {
+			bad("JWTIssuer", "%q is reserved for callsign's own session tokens", token.Issuer)
+		}
 		if (c.JWTSecret == "") == (c.JWTJwksURL == "") {
 			bad("JWTJwksURL", "set exactly one of CALLSIGN_JWT_JWKS_URL and CALLSIGN_JWT_SECRET for the jwt verifier")
 		}
-		if c.JWTJwksURL != "" {
-			validURL(bad, "JWTJwksURL", c.JWTJwksURL, "https", "http")
+		if c.JWTSecret != "" && len(c.JWTSecret) < identity.MinHS256SecretBytes {
+			bad("JWTSecret", "must be at least %d bytes", identity.MinHS256SecretBytes)
 		}
+		if c.JWTJwksURL != "" {
+			if err := loopback.CheckURL(c.JWTJwksURL); err != nil {
+				bad("JWTJwksURL", "%v", err)
+			}
+		}
+		known := true
 		for _, a := range c.JWTAlgorithms {
 			oneOf("JWTAlgorithms", a, jwtAlgorithms)
+			known = known && slices.Contains(jwtAlgorithms, a)
+		}
+		if known {
+			if _, err := identity.AllowedJWTAlgorithms(c.JWTAlgorithms, c.JWTSecret != "", c.JWTJwksURL != ""); err != nil {
+				bad("JWTAlgorithms", "%v", err)
+			}
 		}
 		between("JWTLeeway", c.JWTLeeway, 0, 5*time.Minute)
 		if c.JWTSubjectClaim == "" {
@@ -161,6 +194,10 @@ func (c *Config) Validate() error {
 	oneOf("UserIDMode", c.UserIDMode, userIDModes)
 	if !userIDPrefixPattern.MatchString(c.UserIDPrefix) {
 		bad("UserIDPrefix", "must be at most 16 characters of A-Z a-z 0-9 _ -")
+	} else if slices.Contains(userIDModes, c.UserIDMode) {
+		if _, err := identity.NewDeriver(c.UserIDMode, c.UserIDPrefix); err != nil {
+			bad("UserIDPrefix", "%v", err)
+		}
 	}
 	between("SessionTTL", c.SessionTTL, time.Minute, 30*24*time.Hour)
 
@@ -176,8 +213,10 @@ func (c *Config) Validate() error {
 			bad(d.field, "must be a whole number of seconds")
 		}
 	}
-	if c.MaxInvitees < 1 || c.MaxInvitees > 100 {
-		bad("MaxInvitees", "%d is outside 1..100", c.MaxInvitees)
+	if c.MaxInvitees < 1 || c.MaxInvitees > service.MaxMaxInvitees {
+		// The service's own bound: a call token must stay far below
+		// token.MaxLength.
+		bad("MaxInvitees", "%d is outside 1..%d", c.MaxInvitees, service.MaxMaxInvitees)
 	}
 	oneOf("RoomType", c.RoomType, roomTypes)
 	for _, o := range c.AllowedOrigins {

@@ -54,8 +54,9 @@ const Redacted = "[REDACTED]"
 // field tagged secret:"url" is a URL whose credentials are secret: it
 // prints with its user information redacted (a lone user name too, since
 // "redis://password@host" is a common way to write a password), or as
-// Redacted when it is not a URL with a scheme and a host. A password inside
-// any other URL-valued setting is redacted as well.
+// Redacted when it is not a URL with a scheme and a host. A password, the
+// query values and the fragment of any other URL-valued setting are
+// redacted as well.
 func (c Config) Settings() []Setting {
 	names := VariableNames()
 	v := reflect.ValueOf(c)
@@ -85,10 +86,12 @@ func (c Config) Settings() []Setting {
 	return out
 }
 
-// redactURL hides the credentials of a URL value: the password, and with
-// secretURL also a user name given without a password. A value that is not
-// a URL with a scheme and a host is returned unchanged, or as Redacted when
-// secretURL is set.
+// redactURL hides the credentials of a URL value: the password, every
+// query value and the fragment (a token or key is often passed as
+// "?access_token=…"), and with secretURL also a user name given without a
+// password. Query parameter names stay, so the output still shows what is
+// set. A value that is not a URL with a scheme and a host is returned
+// unchanged, or as Redacted when secretURL is set.
 func redactURL(value string, secretURL bool) string {
 	u, err := url.Parse(value)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -97,18 +100,46 @@ func redactURL(value string, secretURL bool) string {
 		}
 		return value
 	}
-	if u.User == nil {
-		return value
+	changed := false
+	if u.User != nil {
+		switch _, has := u.User.Password(); {
+		case has:
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+			changed = true
+		case secretURL:
+			u.User = url.User("REDACTED")
+			changed = true
+		}
 	}
-	switch _, has := u.User.Password(); {
-	case has:
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	case secretURL:
-		u.User = url.User("REDACTED")
-	default:
+	if u.RawQuery != "" {
+		u.RawQuery = redactQuery(u.RawQuery)
+		changed = true
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		u.Fragment, u.RawFragment = "REDACTED", ""
+		changed = true
+	}
+	if !changed {
 		return value
 	}
 	return u.String()
+}
+
+// redactQuery replaces the value of every name=value pair of a raw query
+// with REDACTED, and a bare element (which may itself be a key) entirely.
+func redactQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		switch {
+		case p == "":
+		case hasValue:
+			parts[i] = name + "=REDACTED"
+		default:
+			parts[i] = "REDACTED"
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 func format(v reflect.Value) string {

@@ -40,10 +40,18 @@ func NewDev(getenv func(string) string) (Verifier, error) {
 }
 
 // Verify implements Verifier. No header ⇒ ErrNoCredentials; a value that is
-// not a valid TRTC userID ⇒ ErrUnauthenticated.
+// not a valid TRTC userID ⇒ ErrUnauthenticated. A request that also carries
+// an Authorization header ⇒ ErrUnauthenticated: the dev verifier is last in
+// the chain, so that header was presented and no verifier accepted it (say
+// "Bearer garbage" with only the session verifier before it), and a
+// presented-but-invalid credential must stop the chain, never fall back to
+// the header that names the user.
 func (dev) Verify(_ context.Context, creds Credentials) (Identity, error) {
 	if creds.DevUser == "" {
 		return Identity{}, fmt.Errorf("dev verifier: %w", ErrNoCredentials)
+	}
+	if creds.Authorization != "" {
+		return Identity{}, fmt.Errorf("dev verifier: %w: an Authorization header was presented and not accepted", ErrUnauthenticated)
 	}
 	if !ValidUserID(creds.DevUser) {
 		return Identity{}, fmt.Errorf("dev verifier: %w: X-Callsign-User is not a valid userID", ErrUnauthenticated)

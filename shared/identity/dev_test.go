@@ -1,8 +1,11 @@
 package identity
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -45,5 +48,47 @@ func TestDevVerify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			assertVerify(t, v, Credentials{DevUser: tt.user}, tt.wantUser, ProviderDev, tt.wantIs, tt.wantText)
 		})
+	}
+}
+
+// TestAttackDevHeaderAfterUnacceptedBearer: with session,dev a bearer
+// token that no verifier recognises (not a JWS, another scheme, an app JWT
+// with the jwt verifier off) is a presented-but-invalid credential: it
+// stops the chain with 401 instead of falling through to X-Callsign-User.
+func TestAttackDevHeaderAfterUnacceptedBearer(t *testing.T) {
+	s := newTestSession(t, testKeys(), testNow)
+	dv, err := NewDev(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Chain(s, dv)
+	const want = "dev verifier: identity: unauthenticated: an Authorization header was presented and not accepted"
+	for _, auth := range []string{
+		"Bearer garbage",
+		"Basic YWxpY2U6cHc=",
+		"Bearer " + signHS256(t, testHS256Secret, "", claims("alice")), // app JWT, jwt verifier off
+		"Bearer",
+	} {
+		id, err := c.Verify(context.Background(), Credentials{Authorization: auth, DevUser: "mallory"})
+		if err == nil || err.Error() != want || !errors.Is(err, ErrUnauthenticated) || id != (Identity{}) {
+			t.Fatalf("Authorization %.20q + X-Callsign-User: got %+v, %v; want %q", auth, id, err, want)
+		}
+	}
+	// A valid session token still wins, and the header alone still works.
+	good, _, err := MintSession(testKeys(), "alice", testNow, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		creds    Credentials
+		provider string
+	}{
+		{Credentials{Authorization: "Bearer " + good, DevUser: "mallory"}, ProviderSession},
+		{Credentials{DevUser: "alice"}, ProviderDev},
+	} {
+		id, err := c.Verify(context.Background(), tc.creds)
+		if err != nil || id.UserID != "alice" || id.Provider != tc.provider {
+			t.Fatalf("got %+v, %v; want alice via %s", id, err, tc.provider)
+		}
 	}
 }

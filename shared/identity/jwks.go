@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/callsign-dev/callsign/shared/loopback"
 )
 
 // Defaults for the JWKS cache.
@@ -44,6 +45,7 @@ var (
 	errUnusableKey    = errors.New("signing key unusable for this algorithm")
 	errBodyTooLarge   = errors.New("identity: JWKS response too large")
 	errNoKeyForMethod = errors.New("no key configured for this algorithm")
+	errCriticalHeader = errors.New("unsupported critical header parameters")
 )
 
 // jwks is a cached JSON Web Key Set fetched with keyfunc/v3 (jwkset storage):
@@ -67,22 +69,10 @@ type jwksConfig struct {
 // checkJWKSURL accepts https URLs, and http only for loopback hosts (tests
 // and local development).
 func checkJWKSURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return errors.New("identity: JWKS URL is not an absolute URL")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
-			return nil
-		}
+	if err := loopback.CheckURL(raw); err != nil {
 		return errors.New("identity: JWKS URL must use https (plain http is allowed only for loopback)")
-	default:
-		return errors.New("identity: JWKS URL must use https")
 	}
+	return nil
 }
 
 func newJWKS(c jwksConfig) (*jwks, error) {
@@ -206,13 +196,16 @@ func curveFor(alg string) string {
 	return "unknown"
 }
 
-// limitedClient returns a copy of c (or a new client) whose response bodies
-// fail after max bytes.
+// limitedClient returns a copy of c (or a new client) that never follows a
+// redirect (a 3xx is an unexpected status: the URL may carry an access
+// token, and the keys must come from the configured origin) and whose
+// response bodies fail after max bytes.
 func limitedClient(c *http.Client, max int64) *http.Client {
 	var cp http.Client
 	if c != nil {
 		cp = *c
 	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	base := cp.Transport
 	if base == nil {
 		base = http.DefaultTransport

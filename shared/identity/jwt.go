@@ -54,7 +54,8 @@ type JWTOptions struct {
 	// Now returns the verification time; nil means time.Now.
 	Now func() time.Time
 	// HTTPClient fetches the JWKS; nil means a default client. Its
-	// transport is wrapped to cap response bodies at MaxJWKSBytes.
+	// transport is wrapped to cap response bodies at MaxJWKSBytes, and
+	// redirects are never followed.
 	HTTPClient *http.Client
 	// JWKSRefreshInterval is the background refresh period (default
 	// DefaultJWKSRefreshInterval).
@@ -112,7 +113,7 @@ func NewJWT(opts JWTOptions, d *Deriver) (*JWT, error) {
 			return nil, err
 		}
 	}
-	algs, err := allowedAlgorithms(opts.Algorithms, len(opts.HS256Secret) > 0, opts.JWKSURL != "")
+	algs, err := AllowedJWTAlgorithms(opts.Algorithms, len(opts.HS256Secret) > 0, opts.JWKSURL != "")
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +169,11 @@ func positiveOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// allowedAlgorithms validates the configured allow-list against the key
-// sources, or derives the default one.
-func allowedAlgorithms(list []string, haveSecret, haveJWKS bool) ([]string, error) {
+// AllowedJWTAlgorithms returns the effective algorithm allow-list of the
+// app-JWT verifier for the configured list and key sources (see
+// JWTOptions.Algorithms), or why the combination is refused. NewJWT and the
+// configuration check both use it, so they never disagree.
+func AllowedJWTAlgorithms(list []string, haveSecret, haveJWKS bool) ([]string, error) {
 	if len(list) == 0 {
 		var algs []string
 		if haveSecret {
@@ -218,7 +221,7 @@ func (j *JWT) Close() error {
 // issuer is "callsign" (a session token) ⇒ ErrNoCredentials. Otherwise the
 // token must be at most MaxTokenBytes, use an allowed algorithm, be signed by
 // the shared secret (HS256) or a JWKS key whose type matches the algorithm,
-// carry the configured iss and aud, an exp (nbf and iat honoured, with
+// carry no "crit" header parameter, carry the configured iss and aud, an exp (nbf and iat honoured, with
 // leeway) and a non-empty string subject claim; failures ⇒
 // ErrUnauthenticated (expired ⇒ ErrExpiredCredentials). A subject the
 // Deriver cannot map ⇒ ErrUnmappableSubject. Error texts name the reason
@@ -270,9 +273,16 @@ func (j *JWT) fail(reason string) error {
 }
 
 // keyfunc selects the verification key: the shared secret for HS256, a JWKS
-// key otherwise. The algorithm was already checked against the allow-list.
+// key otherwise. The algorithm was already checked against the allow-list;
+// a header with "crit" gets no key at all.
 func (j *JWT) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: a recipient must reject a JWS whose
+			// critical extensions it does not understand; callsign
+			// understands none.
+			return nil, errCriticalHeader
+		}
 		if t.Method.Alg() == "HS256" {
 			if len(j.secret) == 0 {
 				return nil, errNoKeyForMethod
@@ -290,6 +300,8 @@ func (j *JWT) keyfunc(ctx context.Context) jwt.Keyfunc {
 // foreign token (issuer, audience) are reported before expiry.
 func (j *JWT) classify(err error) error {
 	switch {
+	case errors.Is(err, errCriticalHeader):
+		return j.fail("unsupported critical header parameters")
 	case errors.Is(err, errUnknownKey):
 		return j.fail("unknown signing key")
 	case errors.Is(err, errUnusableKey), errors.Is(err, errNoKeyForMethod):

@@ -458,6 +458,61 @@ func TestJWTOversizedJWKSRefused(t *testing.T) {
 	assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unknown signing key")
 }
 
+// TestAttackJWTCriticalHeader: a correctly signed token whose header lists
+// critical extensions ("crit") is refused, since callsign understands none
+// (RFC 7515 §4.1.11), whatever the algorithm or the listed names.
+func TestAttackJWTCriticalHeader(t *testing.T) {
+	f := newFakeJWKS(t, "rsa1")
+	j := newTestJWT(t, JWTOptions{HS256Secret: testHS256Secret, JWKSURL: f.srv.URL, Algorithms: []string{"HS256", "RS256"}}, nil)
+	withCrit := func(method jwt.SigningMethod, key any, kid string, crit any) string {
+		tok := jwt.NewWithClaims(method, claims("alice"))
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		tok.Header["crit"] = crit
+		tok.Header["exp"] = testNow.Add(time.Hour).Unix()
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rsa := keyFixtures()["rsa1"]
+	for name, tok := range map[string]string{
+		"HS256 crit b64":        withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{"b64"}),
+		"HS256 crit exp":        withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{"exp"}),
+		"HS256 empty crit":      withCrit(jwt.SigningMethodHS256, testHS256Secret, "", []string{}),
+		"HS256 crit not a list": withCrit(jwt.SigningMethodHS256, testHS256Secret, "", "exp"),
+		"RS256 crit":            withCrit(jwt.SigningMethodRS256, rsa.priv, rsa.kid, []string{"exp"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			assertJWT(t, j, tok, "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unsupported critical header parameters")
+		})
+	}
+	// The same tokens without crit verify.
+	assertJWT(t, j, signHS256(t, testHS256Secret, "", claims("alice")), "alice", nil, "")
+	assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "alice", nil, "")
+}
+
+// TestAttackJWTJWKSRedirectRefused: a JWKS endpoint that redirects (to
+// keys an attacker controls, or to carry the URL's access token elsewhere)
+// is treated as a failed fetch; the redirect target is never contacted,
+// even with a caller-supplied client that would follow it.
+func TestAttackJWTJWKSRedirectRefused(t *testing.T) {
+	target := newFakeJWKS(t, "rsa1")
+	for _, client := range []*http.Client{nil, {}} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.srv.URL+"/jwks", http.StatusFound)
+		}))
+		t.Cleanup(redirector.Close)
+		j := newTestJWT(t, JWTOptions{JWKSURL: redirector.URL + "/jwks?access_token=t", HTTPClient: client}, nil)
+		assertJWT(t, j, signWith(t, "rsa1", claims("alice"), false), "", ErrUnauthenticated, "jwt verifier: identity: unauthenticated: unknown signing key")
+		if n := target.fetches.Load(); n != 0 {
+			t.Fatalf("the redirect target was fetched %d times", n)
+		}
+	}
+}
+
 func TestNewJWTOptions(t *testing.T) {
 	d := mustDeriver(t, ModeHash, "")
 	tests := []struct {
@@ -473,7 +528,7 @@ func TestNewJWTOptions(t *testing.T) {
 		{"no keys", JWTOptions{Issuer: "i", Audience: "a"}, d, "identity: jwt verifier needs an HS256 secret or a JWKS URL (CALLSIGN_JWT_SECRET, CALLSIGN_JWT_JWKS_URL)"},
 		{"short secret", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: []byte("short")}, d, "identity: jwt HS256 secret must be at least 32 bytes"},
 		{"plain http JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "http://idp.example.test/jwks"}, d, "identity: JWKS URL must use https (plain http is allowed only for loopback)"},
-		{"relative JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, d, "identity: JWKS URL is not an absolute URL"},
+		{"relative JWKS", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "/jwks"}, d, "identity: JWKS URL must use https (plain http is allowed only for loopback)"},
 		{"alg none", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: testHS256Secret, Algorithms: []string{"none"}}, d, `identity: jwt algorithm "none" is not supported (allowed: HS256 and [RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA])`},
 		{"HS512", JWTOptions{Issuer: "i", Audience: "a", HS256Secret: testHS256Secret, Algorithms: []string{"HS512"}}, d, `identity: jwt algorithm "HS512" is not supported (allowed: HS256 and [RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA])`},
 		{"HS256 without secret", JWTOptions{Issuer: "i", Audience: "a", JWKSURL: "https://idp.example.test/jwks", Algorithms: []string{"HS256"}}, d, "identity: jwt algorithm HS256 needs an HS256 secret (CALLSIGN_JWT_SECRET)"},
@@ -559,4 +614,4 @@ func TestAttackChainBadBearerDoesNotFallThrough(t *testing.T) {
 	}
 }
 
-func tokenKeysFor(secret string) token.Keys { return token.KeysFor("", secret, "") }
+func tokenKeysFor(secret string) token.Keys { return token.KeysFor(testStage, "", secret, "") }

@@ -14,7 +14,10 @@ import (
 
 var testNow = testclock.Epoch()
 
-func testKeys() token.Keys { return token.KeysFor("", "trtc-secret-key-for-tests", "") }
+func testKeys() token.Keys { return token.KeysFor(testStage, "", "trtc-secret-key-for-tests", "") }
+
+// testStage is the deployment stage the tests mint and verify tokens for.
+const testStage = "prod"
 
 func staticKeys(k token.Keys) func(context.Context) (token.Keys, error) {
 	return func(context.Context) (token.Keys, error) { return k, nil }
@@ -105,16 +108,35 @@ func TestSessionVerify(t *testing.T) {
 }
 
 func TestSessionKeyRotation(t *testing.T) {
-	old := token.KeysFor("", "old-trtc-key", "")
+	old := token.KeysFor(testStage, "", "old-trtc-key", "")
 	tok, _, err := MintSession(old, "alice", testNow, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated := token.KeysFor("", "new-trtc-key", "old-trtc-key")
+	rotated := token.KeysFor(testStage, "", "new-trtc-key", "old-trtc-key")
 	assertVerify(t, newTestSession(t, rotated, testNow), Credentials{Authorization: "Bearer " + tok}, "alice", ProviderSession, nil, "")
-	unrelated := token.KeysFor("", "new-trtc-key", "")
+	unrelated := token.KeysFor(testStage, "", "new-trtc-key", "")
 	assertVerify(t, newTestSession(t, unrelated, testNow), Credentials{Authorization: "Bearer " + tok}, "", "", ErrUnauthenticated,
 		"session verifier: identity: unauthenticated: invalid session token")
+}
+
+// TestAttackSessionTokenFromAnotherStage: dev and prod share the TRTC key
+// (and even a token key), yet a dev session token is refused in prod.
+func TestAttackSessionTokenFromAnotherStage(t *testing.T) {
+	tokenKey := strings.Repeat("t", token.MinKeyBytes)
+	for _, tc := range []struct{ name, tokenKey string }{{"same TRTC key", ""}, {"same token key", tokenKey}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, _, err := MintSession(token.KeysFor("dev", tc.tokenKey, "trtc-secret-key-for-tests", ""), "alice", testNow, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prod := newTestSession(t, token.KeysFor("prod", tc.tokenKey, "trtc-secret-key-for-tests", ""), testNow)
+			assertVerify(t, prod, Credentials{Authorization: "Bearer " + tok}, "", "", ErrUnauthenticated,
+				"session verifier: identity: unauthenticated: invalid session token")
+			dev := newTestSession(t, token.KeysFor("dev", tc.tokenKey, "trtc-secret-key-for-tests", ""), testNow)
+			assertVerify(t, dev, Credentials{Authorization: "Bearer " + tok}, "alice", ProviderSession, nil, "")
+		})
+	}
 }
 
 func TestAttackExpiredSessionToken(t *testing.T) {

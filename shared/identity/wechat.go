@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/loopback"
 )
 
 // Defaults and limits of the WeChat client.
@@ -81,9 +83,11 @@ func NewWechat(opts WechatOptions) (*Wechat, error) {
 	if base == "" {
 		base = DefaultWechatBaseURL
 	}
+	// The request carries the AppSecret in its query: never over plain
+	// http to another machine.
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		return nil, errors.New("identity: wechat base URL must be an absolute http(s) URL without a query")
+	if err != nil || loopback.CheckURL(base) != nil || u.RawQuery != "" || u.ForceQuery {
+		return nil, errors.New("identity: wechat base URL must be an absolute https URL without a query (plain http only for localhost or a loopback IP)")
 	}
 	if opts.Timeout < 0 || opts.RetryDelay < 0 {
 		return nil, errors.New("identity: wechat timeout and retry delay must not be negative")

@@ -245,8 +245,10 @@ func TestNewWechatOptions(t *testing.T) {
 	}{
 		{"no appid", WechatOptions{AppSecret: secret}, "identity: wechat client needs the AppID (CALLSIGN_WECHAT_APP_ID)"},
 		{"no secret", WechatOptions{AppID: testWechatAppID}, "identity: wechat client needs an AppSecret source"},
-		{"bad base", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "ftp://x"}, "identity: wechat base URL must be an absolute http(s) URL without a query"},
-		{"base with query", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "https://x/?a=b"}, "identity: wechat base URL must be an absolute http(s) URL without a query"},
+		{"bad base", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "ftp://x"}, "identity: wechat base URL must be an absolute https URL without a query (plain http only for localhost or a loopback IP)"},
+		{"plain http to another host", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "http://api.weixin.qq.com"}, "identity: wechat base URL must be an absolute https URL without a query (plain http only for localhost or a loopback IP)"},
+		{"plain http to a name resolving anywhere", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "http://127.0.0.1.nip.io:8080"}, "identity: wechat base URL must be an absolute https URL without a query (plain http only for localhost or a loopback IP)"},
+		{"base with query", WechatOptions{AppID: testWechatAppID, AppSecret: secret, BaseURL: "https://x/?a=b"}, "identity: wechat base URL must be an absolute https URL without a query (plain http only for localhost or a loopback IP)"},
 		{"negative timeout", WechatOptions{AppID: testWechatAppID, AppSecret: secret, Timeout: -1}, "identity: wechat timeout and retry delay must not be negative"},
 	}
 	for _, tt := range tests {

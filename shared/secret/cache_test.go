@@ -609,6 +609,7 @@ func TestStatic(t *testing.T) {
 	}{
 		{name: "complete", s: key2},
 		{name: "no key", s: Secret{SDKAppID: testAppID}, wantErr: "secret: unavailable: env source: secret: invalid value: secretKey is missing"},
+		{name: "one-byte token key", s: Secret{SDKAppID: testAppID, SecretKey: testKey, TokenKey: "a"}, wantErr: "secret: unavailable: env source: secret: invalid value: tokenKey must be at least 32 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/callsign-dev/callsign/shared/token"
 )
 
 // MaxValueBytes is the largest stored value Parse accepts (the Secrets
@@ -83,13 +85,18 @@ func Parse(value string, defaultAppID uint32) (Secret, error) {
 }
 
 // Validate reports whether s is complete enough to sign with: a non-zero
-// SDKAppID and a non-empty SecretKey. The error wraps ErrInvalidValue.
+// SDKAppID, a non-empty SecretKey and, when set, a TokenKey of at least
+// token.MinKeyBytes bytes. The error wraps ErrInvalidValue.
 func (s Secret) Validate() error {
 	if s.SDKAppID == 0 {
 		return invalid("no SDKAppID: put sdkAppID in the secret or configure the SDKAppID")
 	}
 	if s.SecretKey == "" {
 		return invalid("secretKey is missing")
+	}
+	if s.TokenKey != "" && len(s.TokenKey) < token.MinKeyBytes {
+		// A short key makes session and call tokens guessable offline.
+		return invalid(fmt.Sprintf("tokenKey must be at least %d bytes", token.MinKeyBytes))
 	}
 	return nil
 }

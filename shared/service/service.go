@@ -93,6 +93,11 @@ type Options struct {
 	// Secrets yields the signing secret on every request (it is expected to
 	// cache). Required.
 	Secrets secret.Source
+	// Stage is the deployment stage (local, dev, staging, prod). Session and
+	// call tokens are signed with keys derived for it (token.KeysFor), so a
+	// token never crosses stages even when they share the TRTC key; the
+	// session verifier must derive its keys for the same stage. Required.
+	Stage string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the randomness for call and room IDs; nil means crypto/rand.
@@ -132,6 +137,7 @@ type Service struct {
 	limiter     ratelimit.Limiter
 	policies    ratelimit.Policies
 	secrets     secret.Source
+	stage       string
 	now         func() time.Time
 	rand        io.Reader
 	wechat      Wechat
@@ -161,6 +167,9 @@ func New(opts Options) (*Service, error) {
 	if opts.Secrets == nil {
 		return nil, errors.New("service: a secret Source is required")
 	}
+	if opts.Stage == "" {
+		return nil, errors.New("service: a Stage is required (tokens are bound to it)")
+	}
 	if opts.Wechat != nil && opts.Deriver == nil {
 		return nil, errors.New("service: a Deriver is required when WeChat sessions are enabled")
 	}
@@ -168,6 +177,7 @@ func New(opts Options) (*Service, error) {
 		verifier:    opts.Verifier,
 		limiter:     opts.Limiter,
 		secrets:     opts.Secrets,
+		stage:       opts.Stage,
 		now:         opts.Now,
 		rand:        opts.Rand,
 		wechat:      opts.Wechat,

@@ -26,6 +26,7 @@ const (
 	testAppID = 1400000000
 	testKey   = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
 	otherKey  = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testStage = "prod"
 )
 
 // t0 is the fixed test clock's start.
@@ -73,6 +74,7 @@ func newFixture(t *testing.T, mutate func(*service.Options)) *fixture {
 		Verifier: dev,
 		Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{Now: c.Now}),
 		Secrets:  src,
+		Stage:    testStage,
 		Now:      c.Now,
 	}
 	if mutate != nil {
@@ -109,6 +111,7 @@ func TestNewValidation(t *testing.T) {
 			Verifier: dev,
 			Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 			Secrets:  secret.Static(secret.Secret{SDKAppID: testAppID, SecretKey: testKey}),
+			Stage:    testStage,
 		}
 	}
 	tests := []struct {
@@ -120,6 +123,7 @@ func TestNewValidation(t *testing.T) {
 		{"no verifier", func(o *service.Options) { o.Verifier = nil }, "Verifier"},
 		{"no limiter", func(o *service.Options) { o.Limiter = nil }, "Limiter"},
 		{"no secrets", func(o *service.Options) { o.Secrets = nil }, "secret Source"},
+		{"no stage", func(o *service.Options) { o.Stage = "" }, "service: a Stage is required"},
 		{"wechat without deriver", func(o *service.Options) { o.Wechat = fakeWechat{} }, "Deriver"},
 		{"bad room type", func(o *service.Options) { o.RoomType = "uuid" }, "RoomType"},
 		{"numeric room type", func(o *service.Options) { o.RoomType = service.RoomTypeNumeric }, ""},
@@ -385,7 +389,7 @@ func TestJoinCallTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := token.KeysFor("", testKey, "")
+	keys := token.KeysFor(testStage, "", testKey, "")
 
 	// A session token is a valid JWT under the same keys but for another
 	// audience: it must never stand in for a call token.
@@ -784,7 +788,7 @@ func TestStartSession(t *testing.T) {
 	if _, err := usersig.Verify(resp.UserSig, []string{testKey}, usersig.Expect{SDKAppID: testAppID, UserID: "wx_oAbC123", Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := identity.NewSession(func(context.Context) (token.Keys, error) { return token.KeysFor("", testKey, ""), nil }, identity.SessionOptions{Now: f.clock.Now})
+	sv, err := identity.NewSession(func(context.Context) (token.Keys, error) { return token.KeysFor(testStage, "", testKey, ""), nil }, identity.SessionOptions{Now: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -905,5 +909,60 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if _, err := usersig.Verify(resp.UserSig, []string{otherKey}, usersig.Expect{SDKAppID: testAppID, UserID: "late", Now: t0}); err != nil {
 		t.Fatalf("after rotation: %v", err)
+	}
+}
+
+// TestTokensBoundToStage: dev and prod share the TRTC key (the common
+// case), yet a dev session token gets no prod UserSig and a dev call token
+// joins no prod call; within a stage both work.
+func TestTokensBoundToStage(t *testing.T) {
+	ctx := context.Background()
+	d, err := identity.NewDeriver(identity.ModeRaw, "wx_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sessionChain is what app.New builds: the session verifier, with keys
+	// derived for the stage, then the dev header.
+	sessionChain := func(stage string) identity.Verifier {
+		keys := func(context.Context) (token.Keys, error) { return token.KeysFor(stage, "", testKey, ""), nil }
+		sv, err := identity.NewSession(keys, identity.SessionOptions{Now: func() time.Time { return t0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, err := identity.NewDev(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return identity.Chain(sv, dev)
+	}
+	fixture := func(stage string) *fixture {
+		return newFixture(t, func(o *service.Options) {
+			o.Stage = stage
+			o.Verifier = sessionChain(stage)
+			o.Wechat = fakeWechat{"good": "oAbC123"}
+			o.Deriver = d
+		})
+	}
+	dev, prod := fixture("dev"), fixture("prod")
+
+	sess, err := dev.svc.StartSession(ctx, "127.0.0.1", service.StartSessionRequest{Code: "good"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := identity.Credentials{Authorization: "Bearer " + sess.SessionToken, ClientIP: "127.0.0.1"}
+	_, err = prod.svc.IssueUserSig(ctx, bearer, service.UserSigRequest{})
+	wantCode(t, err, service.CodeUnauthenticated)
+	if _, err := dev.svc.IssueUserSig(ctx, bearer, service.UserSigRequest{}); err != nil {
+		t.Fatalf("dev session token refused by dev: %v", err)
+	}
+
+	call, err := dev.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallVideo, UserIDList: []string{"bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = prod.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: call.CallToken})
+	wantCode(t, err, service.CodeUnauthenticated)
+	if _, err := dev.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: call.CallToken}); err != nil {
+		t.Fatalf("dev call token refused by dev: %v", err)
 	}
 }

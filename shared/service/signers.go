@@ -61,7 +61,7 @@ func (s *Service) material(ctx context.Context) (*material, *Error) {
 		prevKey:  []byte(sec.PreviousSecretKey),
 		tokenKey: []byte(sec.TokenKey),
 		signer:   signer,
-		tokens:   token.KeysFor(sec.TokenKey, sec.SecretKey, sec.PreviousSecretKey),
+		tokens:   token.KeysFor(s.stage, sec.TokenKey, sec.SecretKey, sec.PreviousSecretKey),
 	}
 	// Concurrent rebuilds for the same value are harmless: each result is
 	// equivalent, and the last store wins.

@@ -2,7 +2,8 @@
 // issues: session tokens (after a wx.login code exchange) and call tokens
 // (signed invitations). Both are HS256 JWTs made with
 // github.com/golang-jwt/jwt/v5; each kind has its own audience so one can
-// never stand in for the other.
+// never stand in for the other, and every key is derived per deployment
+// stage so a token never crosses stages.
 package token
 
 import (
@@ -25,12 +26,20 @@ const (
 // Issuer is the "iss" claim of every token callsign mints.
 const Issuer = "callsign"
 
-// keyLabel is the fixed HMAC label used to derive the token key from the
-// TRTC secret key, so the TRTC key itself never signs a JWT.
-const keyLabel = "callsign/token-key/v1"
+// keyLabel prefixes the HMAC label that derives a stage's token key from
+// secret material: the label ends with the stage, so the same TRTC key (or
+// the same configured token key) yields unrelated token keys in dev and
+// prod, and a token minted by one stage never verifies in another. v1
+// labels carried no stage.
+const keyLabel = "callsign/token-key/v2/stage="
 
 // MaxLength is the longest token string Verify will parse.
 const MaxLength = 4096
+
+// MinKeyBytes is the shortest HMAC key Sign uses and Verify accepts, the
+// size of the SHA-256 output (RFC 7518 §3.2). Derived keys have exactly
+// this length; a configured token key must have at least this many bytes.
+const MinKeyBytes = 32
 
 // Errors returned by Verify. Their text never contains the token.
 var (
@@ -41,6 +50,10 @@ var (
 	ErrExpired = errors.New("token: expired")
 )
 
+// errCritical is the key lookup's refusal of a "crit" header; Verify
+// reports it as ErrInvalid.
+var errCritical = errors.New("token: unsupported critical header parameters")
+
 // Keys holds the HMAC keys for minting (Current) and verifying (Current,
 // then each Previous during a rotation).
 type Keys struct {
@@ -48,32 +61,44 @@ type Keys struct {
 	Previous [][]byte
 }
 
-// DeriveKey derives a token key from a TRTC secret key with a fixed label.
-func DeriveKey(secretKey string) []byte {
-	m := hmac.New(sha256.New, []byte(secretKey))
-	m.Write([]byte(keyLabel))
+// DeriveKey derives the token key of stage from secret (a TRTC secret key
+// or a configured token key): HMAC-SHA256(key=secret,
+// msg="callsign/token-key/v2/stage=" + stage). The TRTC key itself never
+// signs a JWT.
+func DeriveKey(secret, stage string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(keyLabel + stage))
 	return m.Sum(nil)
 }
 
-// KeysFor builds Keys from secret material: tokenKey when configured,
-// otherwise a key derived from secretKey; previousSecretKey (if any) adds a
-// derived verification key so tokens minted before a rotation still verify.
-// An empty secret never yields a key (a key derived from "" would be public):
-// with neither tokenKey nor secretKey, Current is empty, so Sign fails and
-// Verify rejects every token.
-func KeysFor(tokenKey, secretKey, previousSecretKey string) Keys {
+// KeysFor builds the Keys of stage from secret material: derived from
+// tokenKey when configured, otherwise from secretKey; while tokenKey is
+// configured a key derived from secretKey still verifies (tokens minted
+// before the token key was introduced), and previousSecretKey (if any) adds
+// a derived verification key so tokens minted before a TRTC key rotation
+// still verify. Every key is bound to stage, so tokens never cross stages
+// even when the stages share their secrets.
+//
+// It fails closed, returning no keys at all (Sign fails, Verify rejects
+// every token), for an empty stage or a tokenKey shorter than MinKeyBytes.
+// An empty secret never yields a key (a key derived from "" would be
+// public): with neither tokenKey nor secretKey, Current is empty.
+func KeysFor(stage, tokenKey, secretKey, previousSecretKey string) Keys {
 	var k Keys
+	if stage == "" || (tokenKey != "" && len(tokenKey) < MinKeyBytes) {
+		return k
+	}
 	switch {
 	case tokenKey != "":
-		k.Current = []byte(tokenKey)
+		k.Current = DeriveKey(tokenKey, stage)
 		if secretKey != "" {
-			k.Previous = append(k.Previous, DeriveKey(secretKey))
+			k.Previous = append(k.Previous, DeriveKey(secretKey, stage))
 		}
 	case secretKey != "":
-		k.Current = DeriveKey(secretKey)
+		k.Current = DeriveKey(secretKey, stage)
 	}
 	if previousSecretKey != "" {
-		k.Previous = append(k.Previous, DeriveKey(previousSecretKey))
+		k.Previous = append(k.Previous, DeriveKey(previousSecretKey, stage))
 	}
 	return k
 }
@@ -84,11 +109,15 @@ type Claims interface {
 	jwt.Claims
 }
 
-// Sign mints an HS256 token for claims with keys.Current. The caller sets
+// Sign mints an HS256 token for claims with keys.Current, which must be at
+// least MinKeyBytes long. The caller sets
 // the registered claims (audience, subject, expiry); Sign does not change them.
 func Sign(keys Keys, claims Claims) (string, error) {
 	if len(keys.Current) == 0 {
 		return "", errors.New("token: no signing key")
+	}
+	if len(keys.Current) < MinKeyBytes {
+		return "", fmt.Errorf("token: signing key shorter than %d bytes", MinKeyBytes)
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(keys.Current)
 	if err != nil {
@@ -97,19 +126,20 @@ func Sign(keys Keys, claims Claims) (string, error) {
 	return s, nil
 }
 
-// Verify parses tokenString into claims, requiring HS256, exactly one
-// audience equal to audience, issuer Issuer, an expiry, and a signature by
-// one of keys (current first, then previous). now is the verification time;
-// leeway tolerates clock skew on exp/nbf/iat. ErrExpired is returned only for
-// a token that would be valid in every other respect; any other failure,
-// alone or together with expiry, is ErrInvalid.
+// Verify parses tokenString into claims, requiring HS256, no "crit" header
+// parameter, exactly one audience equal to audience, issuer Issuer, an
+// expiry, and a signature by one of keys (current first, then previous);
+// keys shorter than MinKeyBytes are ignored. now is the verification time;
+// leeway tolerates clock skew on exp/nbf/iat. ErrExpired is returned only
+// for a token that would be valid in every other respect; any other
+// failure, alone or together with expiry, is ErrInvalid.
 func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.Duration, claims Claims) error {
 	if tokenString == "" || len(tokenString) > MaxLength || audience == "" {
 		return ErrInvalid
 	}
 	set := jwt.VerificationKeySet{}
 	for _, k := range append([][]byte{keys.Current}, keys.Previous...) {
-		if len(k) > 0 {
+		if len(k) >= MinKeyBytes {
 			set.Keys = append(set.Keys, k)
 		}
 	}
@@ -125,7 +155,14 @@ func Verify(tokenString, audience string, keys Keys, now time.Time, leeway time.
 		jwt.WithLeeway(leeway),
 	}
 	parser := jwt.NewParser(append(checks, jwt.WithTimeFunc(func() time.Time { return now }))...)
-	_, err := parser.ParseWithClaims(tokenString, claims, func(*jwt.Token) (any, error) { return set, nil })
+	_, err := parser.ParseWithClaims(tokenString, claims, func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			// callsign never mints critical extensions and understands
+			// none (RFC 7515 §4.1.11).
+			return nil, errCritical
+		}
+		return set, nil
+	})
 	switch {
 	case err == nil:
 		if !singleAudience(claims) {
