@@ -190,9 +190,11 @@ func TestPacerStorm(t *testing.T) {
 		Sleep:   func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil },
 	}
 	c, err := New(Options{
-		Endpoint:    fake.URL,
-		Pacer:       pacer,
-		Credentials: func(context.Context) (Credential, error) { return Credential{SecretID: testID, SecretKey: testKey}, nil },
+		Endpoint: fake.URL,
+		Pacer:    pacer,
+		Credentials: func(context.Context) (Credential, error) {
+			return Credential{SecretID: testID, SecretKey: testKey}, nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
