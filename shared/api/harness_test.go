@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
@@ -114,6 +115,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Now:      c.Now,
 		Logger:   logger,
 		Deriver:  deriver,
+		Calls:    callrecord.NewMemory(callrecord.MemoryOptions{Now: c.Now}),
 	}
 	if cfg.wechat {
 		srv := httptest.NewServer(http.HandlerFunc(fakeCode2Session))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
@@ -73,6 +74,7 @@ func newFixture(t *testing.T, mutate func(*service.Options)) *fixture {
 		Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{Now: c.Now}),
 		Secrets:  src,
 		Now:      c.Now,
+		Calls:    callrecord.NewMemory(callrecord.MemoryOptions{Now: c.Now}),
 	}
 	if mutate != nil {
 		mutate(&opts)
@@ -108,6 +110,7 @@ func TestNewValidation(t *testing.T) {
 			Verifier: dev,
 			Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 			Secrets:  secret.Static(secret.Secret{SDKAppID: testAppID, SecretKey: testKey}),
+			Calls:    callrecord.NewMemory(callrecord.MemoryOptions{}),
 		}
 	}
 	tests := []struct {
@@ -119,6 +122,7 @@ func TestNewValidation(t *testing.T) {
 		{"no verifier", func(o *service.Options) { o.Verifier = nil }, "Verifier"},
 		{"no limiter", func(o *service.Options) { o.Limiter = nil }, "Limiter"},
 		{"no secrets", func(o *service.Options) { o.Secrets = nil }, "secret Source"},
+		{"no call store", func(o *service.Options) { o.Calls = nil }, "call-record Store"},
 		{"wechat without deriver", func(o *service.Options) { o.Wechat = fakeWechat{} }, "Deriver"},
 		{"bad room type", func(o *service.Options) { o.RoomType = "uuid" }, "RoomType"},
 		{"numeric room type", func(o *service.Options) { o.RoomType = service.RoomTypeNumeric }, ""},
@@ -319,7 +323,8 @@ func TestRoomAllocation(t *testing.T) {
 		{"string", service.RoomTypeString, append(append([]byte{}, callBytes...), bytes.Repeat([]byte{0xFB}, 16)...),
 			service.RoomID{Str: "c_-_v7-_v7-_v7-_v7-_v7-w"}, ""},
 		{"numeric first draw", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0x27, 0x10), service.RoomID{Num: 10000}, ""},
-		{"numeric rejects 0 and max", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE), service.RoomID{Num: 4294967294}, ""},
+		{"numeric rejects 0", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 0, 0x80, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF), service.RoomID{Num: 2147483647}, ""},
+		{"numeric drops the top bit", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0xFF, 0xFF, 0xFF, 0xFF), service.RoomID{Num: 2147483647}, ""},
 		{"numeric min", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 1), service.RoomID{Num: 1}, ""},
 		{"broken randomness", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), bytes.Repeat([]byte{0}, 64)...), service.RoomID{}, service.CodeInternal},
 		{"short randomness", service.RoomTypeString, callBytes[:10], service.RoomID{}, service.CodeInternal},
