@@ -150,5 +150,3 @@ func TestReservedUserIDs(t *testing.T) {
 		t.Fatalf("a different userID was refused: %v", err)
 	}
 }
-
-
