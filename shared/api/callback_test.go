@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/callsign-dev/callsign/shared/api"
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 	"github.com/callsign-dev/callsign/shared/trtcevent"
 )
 
@@ -32,7 +32,7 @@ func TestTRTCCallbackRoute(t *testing.T) {
 		}
 	}
 	calls := e.trtc.Calls()
-	want := []faketrtc.Call{{Action: "RemoveUserByStrRoomId", Region: "ap-guangzhou", SdkAppID: 1400000000, RoomStr: room, UserIDs: []string{"mallory"}}}
+	want := []trtcapitest.Call{{Action: "RemoveUserByStrRoomId", Region: "ap-guangzhou", SdkAppID: 1400000000, RoomStr: room, UserIDs: []string{"mallory"}}}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("API calls %+v, want %+v", calls, want)
 	}

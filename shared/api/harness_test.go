@@ -16,7 +16,6 @@ import (
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/enforce"
 	"github.com/callsign-dev/callsign/shared/identity"
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
@@ -24,6 +23,7 @@ import (
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
 	"github.com/callsign-dev/callsign/shared/trtcapi"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 )
 
 const (
@@ -87,7 +87,7 @@ type env struct {
 	api   *api.API
 	logs  *syncBuffer
 	calls *callrecord.Memory
-	trtc  *faketrtc.Server
+	trtc  *trtcapitest.Server
 }
 
 func newEnv(t testing.TB, cfg envConfig) *env {
@@ -153,9 +153,9 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	aopts := api.Options{Logger: logger, AllowedOrigins: []string{"https://app.example.com"}}
-	var fake *faketrtc.Server
+	var fake *trtcapitest.Server
 	if cfg.enforce {
-		fake = faketrtc.Start(t, cloudID, cloudKey)
+		fake = trtcapitest.Start(t, cloudID, cloudKey)
 		client, err := trtcapi.New(trtcapi.Options{
 			Endpoint: fake.URL,
 			Credentials: func(context.Context) (trtcapi.Credential, error) {

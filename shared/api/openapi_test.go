@@ -12,8 +12,8 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/identity"
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
 	"github.com/callsign-dev/callsign/shared/service"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 	"github.com/callsign-dev/callsign/shared/trtcevent"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -137,7 +137,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			return r
 		}, 413, false},
 		{"trtc callback 503", envConfig{enforce: true}, func(t *testing.T, e *env) req {
-			e.trtc.SetFailure(func(int, faketrtc.Call) string { return "InternalError" })
+			e.trtc.SetFailure(func(int, trtcapitest.Call) string { return "InternalError" })
 			call := e.do(req{path: "/v1/calls", body: `{"type":"video","userIDList":["bob"]}`, user: "alice"}).mustOK(t)
 			return enterEvent(call.body["roomID"].(map[string]any)["str"].(string), "eve", 1764777600000)
 		}, 503, true},

@@ -12,8 +12,8 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/app"
 	"github.com/callsign-dev/callsign/shared/identity"
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 	"github.com/callsign-dev/callsign/shared/trtcevent"
 )
 
@@ -82,7 +82,7 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 		{"dynamodb", map[string]string{"CALLSIGN_LIMITER": "dynamodb", "CALLSIGN_DYNAMODB_TABLE": "limits", "CALLSIGN_DYNAMODB_ENDPOINT": dynamoEndpoint}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := faketrtc.Start(t, testCloudID, testCloudKey)
+			fake := trtcapitest.Start(t, testCloudID, testCloudKey)
 			vars := map[string]string{
 				"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 				"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_USER_ID_MODE": "raw",
@@ -113,7 +113,7 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 					t.Fatalf("event %d (%s): %d %s", i, step.user, rec.Code, rec.Body)
 				}
 			}
-			want := []faketrtc.Call{{Action: "RemoveUserByStrRoomId", Region: "ap-singapore", Token: "run-role-token", SdkAppID: 1400000000, RoomStr: room, UserIDs: []string{"mallory"}}}
+			want := []trtcapitest.Call{{Action: "RemoveUserByStrRoomId", Region: "ap-singapore", Token: "run-role-token", SdkAppID: 1400000000, RoomStr: room, UserIDs: []string{"mallory"}}}
 			if got := fake.Calls(); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("API calls = %+v, want %+v", got, want)
 			}

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/callrecord"
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/trtcapi"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 	"github.com/callsign-dev/callsign/shared/trtcevent"
 )
 
@@ -38,7 +38,7 @@ var start = time.Date(2025, 12, 3, 16, 0, 0, 0, time.UTC)
 type harness struct {
 	e     *Enforcer
 	store *callrecord.Memory
-	fake  *faketrtc.Server
+	fake  *trtcapitest.Server
 	clock *testclock.Clock
 	logs  *testlog.Buffer
 }
@@ -53,7 +53,7 @@ func newHarness(t testing.TB, s setup) *harness {
 	t.Helper()
 	h := &harness{clock: testclock.New(start), logs: &testlog.Buffer{}}
 	h.store = callrecord.NewMemory(callrecord.MemoryOptions{Now: h.clock.Now})
-	h.fake = faketrtc.Start(t, cloudID, cloudKey)
+	h.fake = trtcapitest.Start(t, cloudID, cloudKey)
 	sleep := func(_ context.Context, d time.Duration) error { h.clock.Advance(d); return nil }
 	client, err := trtcapi.New(trtcapi.Options{
 		Endpoint: h.fake.URL,
@@ -117,7 +117,7 @@ func (h *harness) handle(t testing.TB, cb Callback) error {
 	return h.e.Handle(context.Background(), cb)
 }
 
-func removed(calls []faketrtc.Call) []string {
+func removed(calls []trtcapitest.Call) []string {
 	var out []string
 	for _, c := range calls {
 		out = append(out, c.Action+":"+c.RoomStr+fmt.Sprint(c.RoomNum)+":"+strings.Join(c.UserIDs, ","))
@@ -369,7 +369,7 @@ func TestFailingAPI(t *testing.T) {
 	t.Run("recovers within the callback", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		h.call(t, callrecord.Room{Str: room})
-		h.fake.SetFailure(func(n int, _ faketrtc.Call) string {
+		h.fake.SetFailure(func(n int, _ trtcapitest.Call) string {
 			if n <= 2 {
 				return "InternalError"
 			}
@@ -395,7 +395,7 @@ func TestFailingAPI(t *testing.T) {
 		h := newHarness(t, setup{})
 		h.call(t, callrecord.Room{Str: room})
 		down := true
-		h.fake.SetFailure(func(int, faketrtc.Call) string {
+		h.fake.SetFailure(func(int, trtcapitest.Call) string {
 			if down {
 				return "InternalError"
 			}
@@ -418,7 +418,7 @@ func TestFailingAPI(t *testing.T) {
 	t.Run("permanent failure is not retried in the callback", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		h.call(t, callrecord.Room{Str: room})
-		h.fake.SetFailure(func(int, faketrtc.Call) string { return "UnauthorizedOperation.SdkAppId" })
+		h.fake.SetFailure(func(int, trtcapitest.Call) string { return "UnauthorizedOperation.SdkAppId" })
 		if err := h.handle(t, cb); !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("Handle = %v, want ErrUnavailable", err)
 		}
@@ -434,7 +434,7 @@ func TestRemovalStorm(t *testing.T) {
 	h := newHarness(t, setup{})
 	h.call(t, callrecord.Room{Str: room})
 	var at []time.Time
-	h.fake.OnCall(func(faketrtc.Call) { at = append(at, h.clock.Now()) })
+	h.fake.OnCall(func(trtcapitest.Call) { at = append(at, h.clock.Now()) })
 	for i := range 60 {
 		if err := h.handle(t, event(103, `"`+room+`"`, fmt.Sprintf("intruder%02d", i), 1764777600000)); err != nil {
 			t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsign-dev/callsign/shared/internal/faketrtc"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 )
 
 const (
@@ -18,7 +18,7 @@ const (
 	testKey = "callsignProbeSecretKeyExample0000"
 )
 
-func newClient(t *testing.T, fake *faketrtc.Server, cred Credential) *Client {
+func newClient(t *testing.T, fake *trtcapitest.Server, cred Credential) *Client {
 	t.Helper()
 	c, err := New(Options{
 		Region:      "ap-singapore",
@@ -32,7 +32,7 @@ func newClient(t *testing.T, fake *faketrtc.Server, cred Credential) *Client {
 }
 
 func TestRemoveUsers(t *testing.T) {
-	fake := faketrtc.Start(t, testID, testKey)
+	fake := trtcapitest.Start(t, testID, testKey)
 	c := newClient(t, fake, Credential{SecretID: testID, SecretKey: testKey, Token: "sts-token"})
 	ctx := context.Background()
 	if err := c.RemoveUsers(ctx, 1400000000, Room{Str: "c_8Jf2kQ7mT9xW1pLzR4vN0a"}, []string{"mallory"}); err != nil {
@@ -47,7 +47,7 @@ func TestRemoveUsers(t *testing.T) {
 	if err := c.DismissRoom(ctx, 1400000000, Room{Num: 7}); err != nil {
 		t.Fatalf("DismissRoom(numeric): %v", err)
 	}
-	want := []faketrtc.Call{
+	want := []trtcapitest.Call{
 		{Action: "RemoveUserByStrRoomId", Region: "ap-singapore", Token: "sts-token", SdkAppID: 1400000000, RoomStr: "c_8Jf2kQ7mT9xW1pLzR4vN0a", UserIDs: []string{"mallory"}},
 		{Action: "RemoveUser", Region: "ap-singapore", Token: "sts-token", SdkAppID: 1400000000, RoomNum: 2147483647, UserIDs: []string{"eve", "trudy"}},
 		{Action: "DismissRoomByStrRoomId", Region: "ap-singapore", Token: "sts-token", SdkAppID: 1400000000, RoomStr: "abcd"},
@@ -77,8 +77,8 @@ func TestErrors(t *testing.T) {
 		{name: "wrong key", cred: Credential{SecretID: testID, SecretKey: "wrong-key"}, wantCode: "AuthFailure.SignatureFailure"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := faketrtc.Start(t, testID, testKey)
-			fake.SetFailure(func(int, faketrtc.Call) string { return tc.code })
+			fake := trtcapitest.Start(t, testID, testKey)
+			fake.SetFailure(func(int, trtcapitest.Call) string { return tc.code })
 			cred := tc.cred
 			if cred.SecretID == "" {
 				cred = Credential{SecretID: testID, SecretKey: testKey}
@@ -108,7 +108,7 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	t.Run("no credentials", func(t *testing.T) {
-		fake := faketrtc.Start(t, testID, testKey)
+		fake := trtcapitest.Start(t, testID, testKey)
 		err := newClient(t, fake, Credential{}).RemoveUsers(context.Background(), 1, Room{Num: 1}, []string{"u"})
 		if !errors.Is(err, ErrNoCredentials) || IsTemporary(err) {
 			t.Fatalf("err = %v, want ErrNoCredentials (permanent)", err)
@@ -118,7 +118,7 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Run("unreachable", func(t *testing.T) {
-		fake := faketrtc.Start(t, testID, testKey)
+		fake := trtcapitest.Start(t, testID, testKey)
 		c := newClient(t, fake, Credential{SecretID: testID, SecretKey: testKey})
 		fake.Close()
 		err := c.RemoveUsers(context.Background(), 1, Room{Num: 1}, []string{"u"})
@@ -127,7 +127,7 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Run("bad arguments", func(t *testing.T) {
-		fake := faketrtc.Start(t, testID, testKey)
+		fake := trtcapitest.Start(t, testID, testKey)
 		c := newClient(t, fake, Credential{SecretID: testID, SecretKey: testKey})
 		for _, err := range []error{
 			c.RemoveUsers(context.Background(), 1, Room{Num: 1}, nil),
@@ -183,8 +183,8 @@ func TestParseEndpoint(t *testing.T) {
 func TestPacerStorm(t *testing.T) {
 	clock := testclock.New(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	var sent []time.Time
-	fake := faketrtc.Start(t, testID, testKey)
-	fake.OnCall(func(faketrtc.Call) { sent = append(sent, clock.Now()) })
+	fake := trtcapitest.Start(t, testID, testKey)
+	fake.OnCall(func(trtcapitest.Call) { sent = append(sent, clock.Now()) })
 	pacer := &LimiterPacer{
 		Limiter: ratelimit.NewMemory(ratelimit.MemoryOptions{Now: clock.Now}),
 		Sleep:   func(_ context.Context, d time.Duration) error { clock.Advance(d); return nil },

@@ -1,4 +1,4 @@
-package faketrtc
+package trtcapitest
 
 import "testing"
 

@@ -1,9 +1,9 @@
-// Package faketrtc is a loopback stand-in for the TRTC cloud API 3.0 in
+// Package trtcapitest is a loopback stand-in for the TRTC cloud API 3.0 in
 // tests: an httptest server that checks every request's TC3-HMAC-SHA256
 // signature with its own implementation of the algorithm, records the
 // actions it accepted, and answers like Tencent (success, or an error code
 // chosen by the test).
-package faketrtc
+package trtcapitest
 
 import (
 	"crypto/hmac"
