@@ -171,6 +171,27 @@ func (s *Service) joinRecord(ctx context.Context, c *callClaims, userID string) 
 	}
 }
 
+// renewable reports whether userID may renew its PrivateMapKey with the
+// expired call token c: the call's record is live and not ended, and
+// userID is its caller or an invitee who joined while the invitation was
+// valid. This lets a custom client renew its ticket
+// (updatePrivateMapKey) during a long call without a new invitation.
+func (s *Service) renewable(ctx context.Context, c *callClaims, userID string) (bool, *Error) {
+	rec, err := s.calls.Get(ctx, callrecord.Room{Str: c.Room.Str, Num: c.Room.Num})
+	switch {
+	case errors.Is(err, callrecord.ErrNotFound):
+		return false, nil
+	case err != nil:
+		e := wrapErr(CodeUnavailable, msgRecordsDown, err)
+		s.logCause(ctx, "reading the call record failed", e)
+		return false, e
+	}
+	if rec.CallID != c.ID || rec.State == callrecord.StateEnded {
+		return false, nil
+	}
+	return userID == rec.Caller || slices.Contains(rec.Joined, userID), nil
+}
+
 // errCallEnded aborts a join of a call whose record says it ended.
 var errCallEnded = errors.New("call has ended")
 
@@ -180,7 +201,9 @@ var errCallEnded = errors.New("call has ended")
 // an app restart) and receives the caller's privileges again; anyone else
 // gets 403 not_invited. A bad or tampered token is 401, an expired one or
 // a call whose room was dismissed 410. The join is recorded in the call's
-// record. Errors are *Error.
+// record; once recorded, the caller and that invitee may call JoinCall with
+// the same token after it expired, to renew their PrivateMapKey while the
+// call's record lives and the call has not ended. Errors are *Error.
 func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in JoinCallRequest) (*JoinCallResponse, error) {
 	id, e := s.authenticate(ctx, creds)
 	if e != nil {
@@ -200,7 +223,18 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 	var c callClaims
 	switch err := token.Verify(in.CallToken, token.AudienceCall, m.tokens, now, s.leeway, &c); {
 	case errors.Is(err, token.ErrExpired) && c.isCallToken():
-		return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		// An expired invitation still renews the PrivateMapKey of someone
+		// already in the call (see renewable); anyone else gets 410.
+		if c.check(m.sdkAppID) != nil {
+			return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		}
+		ok, e := s.renewable(ctx, &c, id.UserID)
+		if e != nil {
+			return nil, e
+		}
+		if !ok {
+			return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		}
 	case err != nil:
 		return nil, wrapErr(CodeUnauthenticated, msgInvalidCallToken, err)
 	}

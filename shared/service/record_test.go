@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
@@ -149,4 +150,46 @@ func TestReservedUserIDs(t *testing.T) {
 	if _, err := f.svc.IssueUserSig(ctx, user("Administrator"), service.UserSigRequest{}); err != nil {
 		t.Fatalf("a different userID was refused: %v", err)
 	}
+}
+
+// TestPrivateMapKeyRenewal: after the invitation expired, the caller and an
+// invitee who joined may still renew their PrivateMapKey while the call's
+// record lives and the call has not ended; an invitee who never joined, or
+// anyone after the end, gets 410.
+func TestPrivateMapKeyRenewal(t *testing.T) {
+	ctx := context.Background()
+	var store *callrecord.Memory
+	f := newFixture(t, func(o *service.Options) {
+		store = callrecord.NewMemory(callrecord.MemoryOptions{Now: o.Now})
+		o.Calls = store
+	})
+	c, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallVideo, UserIDList: []string{"bob", "carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join := func(u string) (*service.JoinCallResponse, error) {
+		return f.svc.JoinCall(ctx, user(u), service.JoinCallRequest{CallToken: c.CallToken})
+	}
+	if _, err := join("bob"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(service.DefaultInviteTTL + time.Minute)
+	for _, u := range []string{"bob", "alice"} {
+		r, err := join(u)
+		if err != nil {
+			t.Fatalf("renewal for %s: %v", u, err)
+		}
+		if want := f.clock.Now().Add(service.DefaultPrivateMapKeyTTL).Truncate(time.Second); !r.ExpiresAt.Equal(want) {
+			t.Fatalf("renewed ticket expires %v, want %v", r.ExpiresAt, want)
+		}
+	}
+	for _, u := range []string{"carol", "mallory"} {
+		_, err := join(u)
+		wantCode(t, err, service.CodeExpired)
+	}
+	if _, err := store.Update(ctx, callrecord.Room{Str: c.RoomID.Str}, func(r *callrecord.Record) error { r.State = callrecord.StateEnded; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err = join("bob")
+	wantCode(t, err, service.CodeExpired)
 }

@@ -476,13 +476,18 @@ func TestJoinCallTokens(t *testing.T) {
 	}
 
 	// Expiry (JWT "exp" semantics): valid one second before
-	// inviteExpiresAt, expired from inviteExpiresAt on.
+	// inviteExpiresAt, expired from inviteExpiresAt on for an invitee who
+	// has not joined (one who joined may renew: TestPrivateMapKeyRenewal).
+	c2, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallVideo, UserIDList: []string{"bob", "dave"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(119 * time.Second)
-	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken}); err != nil {
+	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c2.CallToken}); err != nil {
 		t.Fatalf("join before expiry: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	_, err = f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken})
+	_, err = f.svc.JoinCall(ctx, user("dave"), service.JoinCallRequest{CallToken: c2.CallToken})
 	if e := wantCode(t, err, service.CodeExpired); e.Message != "call token expired" || e.Status() != 410 {
 		t.Fatalf("expired: %+v", e)
 	}
@@ -769,17 +774,18 @@ func TestErrorHelpers(t *testing.T) {
 func TestTokenLeeway(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, func(o *service.Options) { o.TokenLeeway = 5 * time.Second })
-	c, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallAudio, UserIDList: []string{"bob"}})
+	c, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallAudio, UserIDList: []string{"bob", "carol"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// exp + leeway is still accepted; one second later it is not.
+	// exp + leeway is still accepted; one second later it is not (for an
+	// invitee who has not joined yet).
 	f.clock.Advance(124 * time.Second)
 	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken}); err != nil {
 		t.Fatalf("join within leeway: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	_, err = f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken})
+	_, err = f.svc.JoinCall(ctx, user("carol"), service.JoinCallRequest{CallToken: c.CallToken})
 	wantCode(t, err, service.CodeExpired)
 }
 
