@@ -427,6 +427,10 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 			Logger:  opts.Logger,
 			Now:     opts.Now,
 		}),
-		calls: calls,
+		calls: callrecord.WithTimeout(calls, callStoreTimeout),
 	}, nil
 }
+
+// callStoreTimeout bounds one call-record operation on a shared store (an
+// Update may take several round trips); a failure is a 503, never a hang.
+const callStoreTimeout = 2 * time.Second
