@@ -51,7 +51,7 @@ type Server struct {
 	rejected int
 	n        int
 	fail     Failure
-	// OnCall, when set, runs for every accepted call before it is answered.
+	// onCall, when set, runs for every accepted call before it is answered.
 	onCall func(Call)
 }
 
