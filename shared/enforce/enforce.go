@@ -321,7 +321,7 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 		e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: would remove user (audit)", attrs...)
 		return nil
 	}
-	return e.once(ctx, "remove:"+ev.Key(), attrs, func(ctx context.Context) error {
+	return e.once(ctx, "remove:"+ev.Key(), "removed the user", attrs, func(ctx context.Context) error {
 		return e.remover.RemoveUsers(ctx, sdkAppID, trtcapi.Room{Str: room.Str, Num: room.Num}, []string{ev.UserID})
 	})
 }
@@ -337,18 +337,18 @@ func (e *Enforcer) unknownRoom(ctx context.Context, sdkAppID uint32, room callre
 		e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: room callsign did not allocate", attrs...)
 		return nil
 	}
-	return e.once(ctx, "dismiss:"+room.Key(), attrs, func(ctx context.Context) error {
+	return e.once(ctx, "dismiss:"+room.Key(), "dismissed the room", attrs, func(ctx context.Context) error {
 		return e.remover.DismissRoom(ctx, sdkAppID, trtcapi.Room{Str: room.Str, Num: room.Num})
 	})
 }
 
-// once runs act at most once per key across retries, duplicates and
-// instances: it claims the key for claimLease, tries act up to e.attempts
+// once runs act (logged as done on success) at most once per key across
+// retries, duplicates and instances: it claims the key for claimLease, tries act up to e.attempts
 // times (temporary failures only, with doubling backoff), and then keeps
 // the key for doneTTL, or releases it on failure so Tencent's next retry
 // tries again (the answer is then ErrUnavailable). A key someone else
 // holds means the work is done or under way: success.
-func (e *Enforcer) once(ctx context.Context, key string, attrs []slog.Attr, act func(context.Context) error) error {
+func (e *Enforcer) once(ctx context.Context, key, done string, attrs []slog.Attr, act func(context.Context) error) error {
 	ok, err := e.store.Claim(ctx, key, claimLease)
 	if err != nil {
 		return fmt.Errorf("%w: claiming the event: %w", ErrUnavailable, err)
@@ -361,7 +361,7 @@ func (e *Enforcer) once(ctx context.Context, key string, attrs []slog.Attr, act 
 	for attempt := 1; ; attempt++ {
 		err = act(ctx)
 		if err == nil {
-			e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: removed", append(attrs, slog.Int("attempt", attempt))...)
+			e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: "+done, append(attrs, slog.Int("attempt", attempt))...)
 			// The work is done; failing to extend the claim only risks a
 			// second, harmless removal on a late retry.
 			if xerr := e.store.Extend(context.WithoutCancel(ctx), key, doneTTL); xerr != nil {
@@ -369,7 +369,7 @@ func (e *Enforcer) once(ctx context.Context, key string, attrs []slog.Attr, act 
 			}
 			return nil
 		}
-		e.log.LogAttrs(ctx, slog.LevelError, "call enforcement: removal failed",
+		e.log.LogAttrs(ctx, slog.LevelError, "call enforcement: cloud API call failed",
 			append(attrs, slog.Int("attempt", attempt), slog.String("error", err.Error()))...)
 		if attempt >= e.attempts || !trtcapi.IsTemporary(err) {
 			break

@@ -197,6 +197,7 @@ func TestVerdicts(t *testing.T) {
 			want:      []string{"RemoveUserByStrRoomId:" + room + "0:mallory"},
 			wantState: callrecord.StateActive,
 			inRoom:    []string{"wx_callee02", "wx_caller01"},
+			logs:      []string{`"msg":"call enforcement: removed the user","verdict":"not_invited","callID":"c_AAAAAAAAAAAAAAAAAAAAAA","room":"` + room + `","userID":"mallory","eventMsTs":1764777600020,"attempt":1`, `"msg":"call enforcement: duplicate event, already handled"`},
 		},
 		{
 			name:      "numeric room uses RemoveUser",
@@ -234,6 +235,7 @@ func TestVerdicts(t *testing.T) {
 			events:    []Callback{event(103, str, "wx_caller01", t0), event(102, str, "", t0+100), event(103, str, "wx_callee02", t0+200)},
 			want:      []string{"RemoveUserByStrRoomId:" + room + "0:wx_callee02"},
 			wantState: callrecord.StateEnded,
+			logs:      []string{`"verdict":"call_ended"`},
 		},
 		{
 			name:      "a late retry of an entry before the end is not removed",
@@ -273,6 +275,7 @@ func TestVerdicts(t *testing.T) {
 			events:    []Callback{event(101, `"c_unknown"`, "x", t0), event(103, `"c_unknown"`, "x", t0), event(103, "77", "y", t0)},
 			want:      []string{"DismissRoomByStrRoomId:c_unknown0:", "DismissRoom:77:"},
 			wantState: callrecord.StateCreated,
+			logs:      []string{`"msg":"call enforcement: dismissed the room","verdict":"unknown_room","room":"77"`},
 		},
 		{
 			name: "media events are ignored",
@@ -381,7 +384,7 @@ func TestFailingAPI(t *testing.T) {
 		if n := len(h.fake.Calls()); n != 3 {
 			t.Fatalf("%d attempts, want 3", n)
 		}
-		if got := strings.Count(h.logs.String(), `"msg":"call enforcement: removal failed"`); got != 2 {
+		if got := strings.Count(h.logs.String(), `"msg":"call enforcement: cloud API call failed"`); got != 2 {
 			t.Fatalf("%d failures logged, want 2:\n%s", got, h.logs.String())
 		}
 		if !strings.Contains(h.logs.String(), `"error":"trtcapi: RemoveUserByStrRoomId: InternalError (request fake-request-id)"`) {
