@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		ScreenShare:      cfg.ScreenShare,
 		TokenLeeway:      5 * time.Second,
 		Calls:            st.calls,
-		ReservedUserIDs:  cfg.IMAdminIDs,
+		ReservedUserIDs:  append(slices.Clone(cfg.IMAdminIDs), cfg.CallServiceUsers...),
 	}
 	if cfg.WechatAppID != "" {
 		w, err := identity.NewWechat(identity.WechatOptions{
@@ -212,14 +213,15 @@ func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Sour
 		return nil, fmt.Errorf("app: %s_TRTC_API_ENDPOINT: %w", config.Prefix, err)
 	}
 	enf, err := enforce.New(enforce.Options{
-		Store:       st.calls,
-		Secrets:     secrets,
-		Remover:     client,
-		Mode:        enforce.Mode(cfg.CallEnforcement),
-		UnknownRoom: enforce.UnknownRoom(cfg.CallUnknownRoom),
-		Logger:      opts.Logger,
-		Now:         opts.Now,
-		ActiveTTL:   cfg.PrivateMapKeyTTL,
+		Store:        st.calls,
+		Secrets:      secrets,
+		Remover:      client,
+		Mode:         enforce.Mode(cfg.CallEnforcement),
+		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
+		ServiceUsers: cfg.CallServiceUsers,
+		Logger:       opts.Logger,
+		Now:          opts.Now,
+		ActiveTTL:    cfg.PrivateMapKeyTTL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)

@@ -122,17 +122,19 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 }
 
 // TestReservedAdminIdentifiers: in raw userID mode a subject equal to an
-// administrator identifier gets 403, never a UserSig.
+// administrator identifier or a call service user gets 403, never a
+// UserSig.
 func TestReservedAdminIdentifiers(t *testing.T) {
 	cfg := loadConfig(t, map[string]string{
 		"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 		"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_USER_ID_MODE": "raw", "CALLSIGN_IM_ADMIN_IDS": "ops_admin",
+		"CALLSIGN_CALL_SERVICE_USERS": "recorder_1",
 	})
 	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for sub, want := range map[string]int{"administrator": 403, "ops_admin": 403, "alice": 200} {
+	for sub, want := range map[string]int{"administrator": 403, "ops_admin": 403, "recorder_1": 403, "alice": 200} {
 		if rec := gatewayUserSig(a, sub); rec.Code != want {
 			t.Errorf("%s: %d %s, want %d", sub, rec.Code, rec.Body, want)
 		}

@@ -140,4 +140,7 @@ type Config struct {
 	// IMAdminIDs are IM administrator identifiers never issued to end users
 	// ("administrator" always is reserved).
 	IMAdminIDs []string `envconfig:"IM_ADMIN_IDS" desc:"IM administrator identifiers never issued to users (administrator is always reserved)"`
+	// CallServiceUsers are server-side room participants (cloud recording,
+	// relay bots): never removed from a call's room, never issued to users.
+	CallServiceUsers []string `envconfig:"CALL_SERVICE_USERS" desc:"userIDs of server-side room participants (recording bots): never removed, never issued to users"`
 }

@@ -173,6 +173,8 @@ func TestValidate(t *testing.T) {
 		{"remote http endpoint", func(c *Config) { c.TRTCAPIEndpoint = "http://trtc.example.com" }, "CALLSIGN_TRTC_API_ENDPOINT: plain http endpoints are allowed only for a loopback host"},
 		{"admin ids", func(c *Config) { c.IMAdminIDs = []string{"admin", "ops_bot"} }, ""},
 		{"bad admin id", func(c *Config) { c.IMAdminIDs = []string{"admin@corp"} }, "CALLSIGN_IM_ADMIN_IDS"},
+		{"service users", func(c *Config) { c.CallServiceUsers = []string{"recorder_1"} }, ""},
+		{"bad service user", func(c *Config) { c.CallServiceUsers = []string{"rec order"} }, "CALLSIGN_CALL_SERVICE_USERS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,11 +268,11 @@ func TestSettingsRedactURLs(t *testing.T) {
 
 func TestVariableNames(t *testing.T) {
 	names := VariableNames()
-	if len(names) != 51 {
-		t.Fatalf("got %d variables, want 51: %v", len(names), names)
+	if len(names) != 52 {
+		t.Fatalf("got %d variables, want 52: %v", len(names), names)
 	}
 	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS",
-		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS"} {
+		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS"} {
 		found := false
 		for _, n := range names {
 			found = found || n == want

@@ -241,16 +241,21 @@ func (c *Config) validateEnforcement(bad func(string, string, ...any), oneOf fun
 	if _, _, err := trtcapi.ParseEndpoint(c.TRTCAPIEndpoint); err != nil {
 		bad("TRTCAPIEndpoint", "%s", strings.TrimPrefix(err.Error(), "trtcapi: "))
 	}
-	for _, id := range c.IMAdminIDs {
-		if !imAdminPattern.MatchString(id) {
-			bad("IMAdminIDs", "%q is not a valid userID (1-32 characters of A-Z a-z 0-9 _ -)", truncate(id, 40))
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"IMAdminIDs", c.IMAdminIDs}, {"CallServiceUsers", c.CallServiceUsers}} {
+		for _, id := range f.ids {
+			if !userIDPattern.MatchString(id) {
+				bad(f.name, "%q is not a valid userID (1-32 characters of A-Z a-z 0-9 _ -)", truncate(id, 40))
+			}
 		}
 	}
 }
 
 var (
 	callbackKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
-	imAdminPattern     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	userIDPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 )
 
 // truncate shortens a value quoted in an error.

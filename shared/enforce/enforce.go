@@ -88,6 +88,10 @@ type Options struct {
 	Mode Mode
 	// UnknownRoom is ignore (default), audit or dismiss.
 	UnknownRoom UnknownRoom
+	// ServiceUsers are server-side participants (cloud recording, relay
+	// bots) that may enter any room; their entries are never judged. They
+	// must never be issued to end users (service.Options.ReservedUserIDs).
+	ServiceUsers []string
 	// Logger receives verdicts and failures; nil discards.
 	Logger *slog.Logger
 	// Now is the clock for record times; nil means time.Now.
@@ -108,6 +112,7 @@ type Enforcer struct {
 	remover   Remover
 	mode      Mode
 	unknown   UnknownRoom
+	service   map[string]bool
 	log       *slog.Logger
 	now       func() time.Time
 	sleep     func(ctx context.Context, d time.Duration) error
@@ -123,6 +128,10 @@ func New(opts Options) (*Enforcer, error) {
 		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover,
 		mode: opts.Mode, unknown: opts.UnknownRoom, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
 		budget: opts.Budget, attempts: opts.Attempts, backoff: opts.Backoff, activeTTL: opts.ActiveTTL,
+		service: make(map[string]bool, len(opts.ServiceUsers)),
+	}
+	for _, u := range opts.ServiceUsers {
+		e.service[u] = true
 	}
 	switch {
 	case e.store == nil:
@@ -240,6 +249,9 @@ func (e *Enforcer) Handle(ctx context.Context, cb Callback) error {
 	case trtcevent.EnterRoom:
 		if ev.UserID == "" {
 			return fmt.Errorf("%w: enter event without UserId", ErrInvalid)
+		}
+		if e.service[ev.UserID] {
+			return nil // a recording or relay bot the app runs itself
 		}
 		return e.enter(ctx, sec.SDKAppID, room, ev)
 	case trtcevent.ExitRoom:

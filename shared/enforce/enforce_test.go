@@ -47,6 +47,7 @@ type setup struct {
 	mode    Mode
 	unknown UnknownRoom
 	key     string
+	service []string
 }
 
 func newHarness(t testing.TB, s setup) *harness {
@@ -73,14 +74,15 @@ func newHarness(t testing.TB, s setup) *harness {
 		s.mode = ModeEnforce
 	}
 	h.e, err = New(Options{
-		Store:       h.store,
-		Secrets:     secret.Static(secret.Secret{SDKAppID: appID, SecretKey: "k", TRTCCallbackKey: key}),
-		Remover:     client,
-		Mode:        s.mode,
-		UnknownRoom: s.unknown,
-		Logger:      h.logs.JSONLogger(),
-		Now:         h.clock.Now,
-		Sleep:       sleep,
+		Store:        h.store,
+		Secrets:      secret.Static(secret.Secret{SDKAppID: appID, SecretKey: "k", TRTCCallbackKey: key}),
+		Remover:      client,
+		Mode:         s.mode,
+		UnknownRoom:  s.unknown,
+		ServiceUsers: s.service,
+		Logger:       h.logs.JSONLogger(),
+		Now:          h.clock.Now,
+		Sleep:        sleep,
 	})
 	if err != nil {
 		t.Fatal(err)
