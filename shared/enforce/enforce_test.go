@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,10 +121,15 @@ func (h *harness) handle(t testing.TB, cb Callback) error {
 	return h.e.Handle(context.Background(), cb)
 }
 
+// removed renders API calls as "Action:room:users".
 func removed(calls []trtcapitest.Call) []string {
 	var out []string
 	for _, c := range calls {
-		out = append(out, c.Action+":"+c.RoomStr+fmt.Sprint(c.RoomNum)+":"+strings.Join(c.UserIDs, ","))
+		room := c.RoomStr
+		if room == "" {
+			room = fmt.Sprint(c.RoomNum)
+		}
+		out = append(out, c.Action+":"+room+":"+strings.Join(c.UserIDs, ","))
 	}
 	return out
 }
@@ -196,7 +203,7 @@ func TestVerdicts(t *testing.T) {
 		{
 			name:      "caller and invitee stay, stranger removed once",
 			events:    []Callback{event(103, str, "wx_caller01", t0), event(103, str, "wx_callee02", t0+10), event(103, str, "mallory", t0+20), event(103, str, "mallory", t0+20)},
-			want:      []string{"RemoveUserByStrRoomId:" + room + "0:mallory"},
+			want:      []string{"RemoveUserByStrRoomId:" + room + ":mallory"},
 			wantState: callrecord.StateActive,
 			inRoom:    []string{"wx_callee02", "wx_caller01"},
 			logs:      []string{`"msg":"call enforcement: removed the user","verdict":"not_invited","callID":"c_AAAAAAAAAAAAAAAAAAAAAA","room":"` + room + `","userID":"mallory","eventMsTs":1764777600020,"attempt":1`, `"msg":"call enforcement: duplicate event, already handled"`},
@@ -217,7 +224,7 @@ func TestVerdicts(t *testing.T) {
 		{
 			name:      "each new entry is removed again",
 			events:    []Callback{event(103, str, "mallory", t0), event(104, str, "mallory", t0+5), event(103, str, "mallory", t0+900)},
-			want:      []string{"RemoveUserByStrRoomId:" + room + "0:mallory", "RemoveUserByStrRoomId:" + room + "0:mallory"},
+			want:      []string{"RemoveUserByStrRoomId:" + room + ":mallory", "RemoveUserByStrRoomId:" + room + ":mallory"},
 			wantState: callrecord.StateCreated,
 		},
 		{
@@ -235,7 +242,7 @@ func TestVerdicts(t *testing.T) {
 		{
 			name:      "entering after the call ended is removed",
 			events:    []Callback{event(103, str, "wx_caller01", t0), event(102, str, "", t0+100), event(103, str, "wx_callee02", t0+200)},
-			want:      []string{"RemoveUserByStrRoomId:" + room + "0:wx_callee02"},
+			want:      []string{"RemoveUserByStrRoomId:" + room + ":wx_callee02"},
 			wantState: callrecord.StateEnded,
 			logs:      []string{`"verdict":"call_ended"`},
 		},
@@ -275,7 +282,7 @@ func TestVerdicts(t *testing.T) {
 			name:      "unknown room dismissed once",
 			setup:     setup{unknown: UnknownDismiss},
 			events:    []Callback{event(101, `"c_unknown"`, "x", t0), event(103, `"c_unknown"`, "x", t0), event(103, "77", "y", t0)},
-			want:      []string{"DismissRoomByStrRoomId:c_unknown0:", "DismissRoom:77:"},
+			want:      []string{"DismissRoomByStrRoomId:c_unknown:", "DismissRoom:77:"},
 			wantState: callrecord.StateCreated,
 			logs:      []string{`"msg":"call enforcement: dismissed the room","verdict":"unknown_room","room":"77"`},
 		},
@@ -313,12 +320,8 @@ func TestVerdicts(t *testing.T) {
 			if rec.State != tc.wantState {
 				t.Fatalf("state = %s, want %s", rec.State, tc.wantState)
 			}
-			var in []string
-			for u := range rec.Participants {
-				in = append(in, u)
-			}
-			if fmt.Sprint(sorted(in)) != fmt.Sprint(tc.inRoom) {
-				t.Fatalf("participants = %v, want %v", sorted(in), tc.inRoom)
+			if in := slices.Sorted(maps.Keys(rec.Participants)); !slices.Equal(in, tc.inRoom) {
+				t.Fatalf("participants = %v, want %v", in, tc.inRoom)
 			}
 			for _, want := range tc.logs {
 				if !strings.Contains(h.logs.String(), want) {
@@ -330,20 +333,6 @@ func TestVerdicts(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sorted(s []string) []string {
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
-	if len(s) == 0 {
-		return nil
-	}
-	return s
 }
 
 // TestConcurrentDuplicates delivers the same offending entry from many
