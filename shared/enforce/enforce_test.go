@@ -409,6 +409,26 @@ func TestFailingAPI(t *testing.T) {
 			t.Fatalf("%d calls after the retry, want %d", n, DefaultAttempts+1)
 		}
 	})
+	t.Run("a hanging API is cut off by the budget", func(t *testing.T) {
+		h := newHarness(t, setup{})
+		e, err := New(Options{Store: h.store, Secrets: h.e.secrets, Remover: h.e.remover, Mode: ModeEnforce,
+			Now: h.clock.Now, Sleep: h.e.sleep, Budget: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.call(t, callrecord.Room{Str: room})
+		hang := make(chan struct{})
+		t.Cleanup(func() { close(hang) }) // runs before the fake server closes
+		h.fake.OnCall(func(trtcapitest.Call) { <-hang })
+		if err := e.Handle(context.Background(), cb); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Handle = %v, want ErrUnavailable", err)
+		}
+		// The claim was released: the next delivery acts again.
+		ok, err := h.store.Claim(context.Background(), "remove:"+mustParse(t, cb).Key(), time.Second)
+		if err != nil || !ok {
+			t.Fatalf("claim still held after a failed removal: %v %v", ok, err)
+		}
+	})
 	t.Run("permanent failure is not retried in the callback", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		h.call(t, callrecord.Room{Str: room})
@@ -446,6 +466,16 @@ func TestRemovalStorm(t *testing.T) {
 			t.Fatalf("%d removals within one second from removal %d", n, i)
 		}
 	}
+}
+
+// mustParse decodes a callback's body.
+func mustParse(t testing.TB, cb Callback) trtcevent.Event {
+	t.Helper()
+	ev, err := trtcevent.Parse(cb.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }
 
 func TestNewValidates(t *testing.T) {

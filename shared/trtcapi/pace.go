@@ -11,7 +11,9 @@ import (
 // DefaultPace keeps each action under Tencent's 20 requests per second:
 // one call every 1/18 s with no burst, so any one-second window holds at
 // most 19 calls.
-var DefaultPace = ratelimit.Policy{Rate: 18, Period: time.Second, Burst: 1}
+func DefaultPace() ratelimit.Policy {
+	return ratelimit.Policy{Rate: 18, Period: time.Second, Burst: 1}
+}
 
 // LimiterPacer paces calls with a ratelimit.Limiter, one key per action.
 // With a shared limiter (Redis, DynamoDB) the pace holds across every
@@ -19,7 +21,7 @@ var DefaultPace = ratelimit.Policy{Rate: 18, Period: time.Second, Burst: 1}
 type LimiterPacer struct {
 	// Limiter decides; required.
 	Limiter ratelimit.Limiter
-	// Policy is the pace; zero means DefaultPace.
+	// Policy is the pace; zero means DefaultPace().
 	Policy ratelimit.Policy
 	// Sleep waits d or until ctx ends; nil means a timer. Tests inject one
 	// that advances their clock.
@@ -34,7 +36,7 @@ const paceKeyPrefix = "trtc.api:"
 func (p *LimiterPacer) Wait(ctx context.Context, action string) error {
 	pol := p.Policy
 	if pol == (ratelimit.Policy{}) {
-		pol = DefaultPace
+		pol = DefaultPace()
 	}
 	sleep := p.Sleep
 	if sleep == nil {
