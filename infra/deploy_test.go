@@ -205,7 +205,7 @@ func TestDeployAWS(t *testing.T) {
 	if got, want := facts["serverless.telemetry"], "1 off"; got != want {
 		t.Errorf("SLS_TELEMETRY_DISABLED SLS_NOTIFICATIONS_MODE = %q, want %q", got, want)
 	}
-	if got, want := facts["serverless.zips"], "bin/aws/calls.zip bin/aws/session.zip bin/aws/usersig.zip "; got != want {
+	if got, want := facts["serverless.zips"], "bin/aws/callbacks.zip bin/aws/calls.zip bin/aws/session.zip bin/aws/usersig.zip "; got != want {
 		t.Errorf("zips present = %q, want %q", got, want)
 	}
 }

@@ -34,6 +34,7 @@ type stagePolicy struct {
 	AllowedOrigins   string
 	LogRetentionDays int    // AWS CloudWatch log retention
 	TencentLimiter   string // memory or redis
+	CallEnforcement  string // CALLSIGN_CALL_ENFORCEMENT
 }
 
 // stagePolicies is the single expected table of per-stage values.
@@ -48,6 +49,7 @@ var stagePolicies = map[string]stagePolicy{
 		AllowedOrigins:   "http://localhost:3000",
 		LogRetentionDays: 7,
 		TencentLimiter:   "memory",
+		CallEnforcement:  "audit",
 	},
 	"staging": {
 		LogLevel:         "info",
@@ -59,6 +61,7 @@ var stagePolicies = map[string]stagePolicy{
 		AllowedOrigins:   "",
 		LogRetentionDays: 30,
 		TencentLimiter:   "redis",
+		CallEnforcement:  "audit",
 	},
 	"prod": {
 		LogLevel:         "info",
@@ -70,6 +73,7 @@ var stagePolicies = map[string]stagePolicy{
 		AllowedOrigins:   "",
 		LogRetentionDays: 90,
 		TencentLimiter:   "redis",
+		CallEnforcement:  "enforce",
 	},
 }
 

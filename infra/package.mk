@@ -4,7 +4,7 @@
 # below is relative to the directory make runs in, which must be the module
 # root. Targets:
 #
-#   package-aws                     bin/aws/{usersig,calls,session}.zip (arm64, bootstrap)
+#   package-aws                     bin/aws/{usersig,calls,session,callbacks}.zip (arm64, bootstrap)
 #   package-tencent                 bin/tencent/callsign-event.zip (amd64, main)
 #                                   bin/tencent/callsign-web.zip   (amd64, main + scf_bootstrap)
 #   package STAGE=dev|staging|prod  both of the above, then `serverless package` offline
@@ -39,7 +39,7 @@ SCF ?= scf
 # package-verify and tests.
 PACKAGE_OUT ?= bin
 CALLSIGN_STAGES := dev staging prod
-CALLSIGN_AWS_FUNCTIONS := usersig calls session
+CALLSIGN_AWS_FUNCTIONS := usersig calls session callbacks
 CALLSIGN_ZIP_MTIME := 198001010000
 CALLSIGN_LDFLAGS := -s -w -buildid=
 CALLSIGN_GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags '$(CALLSIGN_LDFLAGS)'

@@ -20,14 +20,14 @@ import (
 
 // The zips package.mk must produce, relative to PACKAGE_OUT.
 var (
-	awsZips     = []string{"aws/usersig.zip", "aws/calls.zip", "aws/session.zip"}
+	awsZips     = []string{"aws/usersig.zip", "aws/calls.zip", "aws/session.zip", "aws/callbacks.zip"}
 	tencentZips = []string{"tencent/callsign-event.zip", "tencent/callsign-web.zip"}
 )
 
-// fixtureFunctions are the four packages package.mk builds. The fixture
+// fixtureFunctions are the five packages package.mk builds. The fixture
 // module gives each a trivial main so the packaging mechanics are tested
 // independently of the real functions (which `make package-verify` covers).
-var fixtureFunctions = []string{"usersig", "calls", "session", "callsign"}
+var fixtureFunctions = []string{"usersig", "calls", "session", "callbacks", "callsign"}
 
 // packageBuild is the result of building the fixture module twice.
 type packageBuild struct {
@@ -154,6 +154,7 @@ func TestZipLayout(t *testing.T) {
 		"aws/usersig.zip":            aws,
 		"aws/calls.zip":              aws,
 		"aws/session.zip":            aws,
+		"aws/callbacks.zip":          aws,
 		"tencent/callsign-event.zip": {entries: []string{"main"}, binary: "main", machine: elf.EM_X86_64, goarch: "amd64"},
 		"tencent/callsign-web.zip": {entries: []string{"main", "scf_bootstrap"}, binary: "main", machine: elf.EM_X86_64, goarch: "amd64",
 			extra: map[string]string{"scf_bootstrap": filepath.Join(root, "infra", "tencent", "scf_bootstrap")}},

@@ -154,8 +154,8 @@ func checkTemplate(t *testing.T, stage string, tpl template, raw string) {
 	}
 }
 
-// checkFunctions checks the three Lambda functions and returns a map from
-// logical ID to short function name (usersig, calls, session).
+// checkFunctions checks the four Lambda functions and returns a map from
+// logical ID to short function name (usersig, calls, session, callbacks).
 func checkFunctions(t *testing.T, stage string, p stagePolicy, tpl template) map[string]string {
 	t.Helper()
 	all, secret := configVariables(t)
@@ -177,6 +177,9 @@ func checkFunctions(t *testing.T, stage string, p stagePolicy, tpl template) map
 		"CALLSIGN_LIMITER":             "dynamodb",
 		"CALLSIGN_RATE_LIMITS":         p.RateLimits,
 		"CALLSIGN_DYNAMODB_TABLE":      map[string]any{"Ref": "RateLimitTable"},
+		"CALLSIGN_CALL_ENFORCEMENT":    p.CallEnforcement,
+		"CALLSIGN_CALL_UNKNOWN_ROOM":   "ignore",
+		"CALLSIGN_TRTC_REGION":         "ap-guangzhou",
 	}
 	fns := tpl.ofType("AWS::Lambda::Function")
 	byID := map[string]string{}
@@ -220,7 +223,7 @@ func checkFunctions(t *testing.T, stage string, p stagePolicy, tpl template) map
 		}
 	}
 	names := slices.Sorted(maps.Values(byID))
-	if want := []string{"calls", "session", "usersig"}; !slices.Equal(names, want) {
+	if want := []string{"callbacks", "calls", "session", "usersig"}; !slices.Equal(names, want) {
 		t.Errorf("functions %v, want %v", names, want)
 	}
 	if _, err := ratelimit.ParsePolicies(p.RateLimits, ratelimit.DefaultPolicies()); err != nil {
@@ -234,15 +237,16 @@ func checkFunctions(t *testing.T, stage string, p stagePolicy, tpl template) map
 func checkRoutes(t *testing.T, tpl template, fnByID map[string]string) {
 	t.Helper()
 	want := map[string]string{
-		"POST /v1/usersig":       "usersig",
-		"OPTIONS /v1/usersig":    "usersig",
-		"GET /healthz":           "usersig",
-		"POST /v1/calls":         "calls",
-		"OPTIONS /v1/calls":      "calls",
-		"POST /v1/calls/join":    "calls",
-		"OPTIONS /v1/calls/join": "calls",
-		"POST /v1/session":       "session",
-		"OPTIONS /v1/session":    "session",
+		"POST /v1/usersig":        "usersig",
+		"OPTIONS /v1/usersig":     "usersig",
+		"GET /healthz":            "usersig",
+		"POST /v1/calls":          "calls",
+		"OPTIONS /v1/calls":       "calls",
+		"POST /v1/calls/join":     "calls",
+		"OPTIONS /v1/calls/join":  "calls",
+		"POST /v1/session":        "session",
+		"OPTIONS /v1/session":     "session",
+		"POST /v1/callbacks/trtc": "callbacks",
 	}
 	got := map[string]string{}
 	for id, r := range tpl.ofType("AWS::ApiGatewayV2::Route") {
@@ -456,8 +460,8 @@ func TestServerlessFile(t *testing.T) {
 	if !f.Package.Individually {
 		t.Errorf("package.individually is not true")
 	}
-	if got := slices.Sorted(maps.Keys(f.Functions)); !slices.Equal(got, []string{"calls", "session", "usersig"}) {
-		t.Errorf("functions %v, want calls, session, usersig", got)
+	if got := slices.Sorted(maps.Keys(f.Functions)); !slices.Equal(got, []string{"callbacks", "calls", "session", "usersig"}) {
+		t.Errorf("functions %v, want callbacks, calls, session, usersig", got)
 	}
 	for name, fn := range f.Functions {
 		if want := "bin/aws/" + name + ".zip"; fn.Package.Artifact != want || fn.Handler != "bootstrap" {

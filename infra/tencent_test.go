@@ -200,6 +200,9 @@ func TestWebFunctionConfig(t *testing.T) {
 			wantEnv["CALLSIGN_VERIFIERS"] = "session"
 			wantEnv["CALLSIGN_HTTP_ADDR"] = "0.0.0.0:9000"
 			wantEnv["CALLSIGN_ALLOWED_ORIGINS"] = stagePolicies[stage].AllowedOrigins
+			// The Web function serves POST /v1/callbacks/trtc.
+			wantEnv["CALLSIGN_CALL_ENFORCEMENT"] = stagePolicies[stage].CallEnforcement
+			wantEnv["CALLSIGN_TRTC_REGION"] = "ap-guangzhou"
 			if !reflect.DeepEqual(env, wantEnv) {
 				t.Errorf("environment differs\n got: %v\nwant: %v", env, wantEnv)
 			}

@@ -13,6 +13,8 @@
 //   const { createClient } = require('./callsign')
 //   const client = createClient({ transport: 'cloud' })
 //   const { sdkAppID, userID, userSig } = await client.getUserSig()
+//   await client.startCall(TUICallKitAPI, { type: 'video', userIDList: ['bob'] })
+//   // callee, in the call-received handler: await client.joinInvitation(event)
 
 // CallsignError is what every failure rejects with.
 //   code               the server's error code (rate_limited, unauthenticated,
@@ -434,7 +436,68 @@ function createClient(options) {
     });
   }
 
-  return { getUserSig: getUserSig, createCall: createCall, joinCall: joinCall };
+  // startCall(callKit, {type: 'video'|'audio', userIDList, groupID, timeout,
+  // offlinePushInfo}) creates the call on callsign, then rings the invitees
+  // through TUICallKit 5 with the server's room and the call token:
+  //   callKit.calls({userIDList, type: 1|2, strRoomID | roomID,
+  //                  userData: callToken[, chatGroupID, timeout, offlinePushInfo]})
+  // callKit is TUICallKitAPI (@trtc/calls-uikit-wx). Resolves with the
+  // created call; a failure of calls() rejects with TUICallKit's own error.
+  function startCall(callKit, params) {
+    if (!callKit || typeof callKit.calls !== 'function') {
+      return Promise.reject(new CallsignError('invalid_request', 'callKit must be TUICallKitAPI (it has no calls())'));
+    }
+    var p = params || {};
+    var mediaType = CALL_MEDIA_TYPES[p.type];
+    if (!mediaType) {
+      return Promise.reject(new CallsignError('invalid_request', 'type must be "audio" or "video"'));
+    }
+    return createCall({ type: p.type, userIDList: p.userIDList, groupID: p.groupID }).then(function (c) {
+      var opts = { userIDList: p.userIDList.slice(), type: mediaType, userData: c.callToken };
+      if (isObject(c.roomID) && typeof c.roomID.str === 'string') opts.strRoomID = c.roomID.str;
+      else if (isObject(c.roomID) && typeof c.roomID.num === 'number') opts.roomID = c.roomID.num;
+      else throw new CallsignError('invalid_response', 'response has no usable roomID');
+      if (p.groupID) opts.chatGroupID = p.groupID;
+      if (p.timeout !== undefined) opts.timeout = p.timeout;
+      if (p.offlinePushInfo !== undefined) opts.offlinePushInfo = p.offlinePushInfo;
+      return Promise.resolve(callKit.calls(opts)).then(function () {
+        return c;
+      });
+    });
+  }
+
+  // joinInvitation(event) reads the call token the caller put in userData
+  // from the call engine's call-received event and joins the call: the
+  // join is recorded on the server, and the returned PrivateMapKey serves
+  // custom TRTC clients (TUICallKit enters the room on its own when the
+  // user accepts). Rejects with invalid_request when the invitation
+  // carries no call token (a call not started through callsign).
+  function joinInvitation(event) {
+    var token = invitationToken(event);
+    if (!token) {
+      return Promise.reject(new CallsignError('invalid_request', 'the invitation carries no callsign call token in userData'));
+    }
+    return joinCall(token);
+  }
+
+  return {
+    getUserSig: getUserSig,
+    createCall: createCall,
+    joinCall: joinCall,
+    startCall: startCall,
+    joinInvitation: joinInvitation
+  };
+}
+
+// CALL_MEDIA_TYPES maps callsign call types to TUICallKit's CallMediaType.
+var CALL_MEDIA_TYPES = { audio: 1, video: 2 };
+
+// invitationToken returns the call token of a call-received event: its
+// userData (the engine's event data, or the same wrapped in {data}), or ''.
+function invitationToken(event) {
+  if (!isObject(event)) return '';
+  var data = isObject(event.data) && event.data.userData !== undefined ? event.data : event;
+  return typeof data.userData === 'string' ? data.userData : '';
 }
 
 module.exports = { createClient: createClient, CallsignError: CallsignError };

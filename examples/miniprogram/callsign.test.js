@@ -617,3 +617,71 @@ test('cloud: a device clock set back before the request time refetches instead o
   assert.equal((await client.getUserSig()).userSig, 'usersig-2');
   assert.equal(log.cloud.length, 2);
 });
+
+// fakeCallKit records TUICallKitAPI.calls() options.
+function fakeCallKit(outcome) {
+  const kit = { calls: [], };
+  kit.api = {
+    calls(opts) {
+      kit.calls.push(JSON.parse(JSON.stringify(opts)));
+      return outcome === undefined ? Promise.resolve() : outcome;
+    },
+  };
+  return kit;
+}
+
+test('TUICallKit 5: startCall creates the call, then calls() with the room and the call token as userData', async (t) => {
+  const now = clock('2026-11-26T12:00:00Z');
+  const numeric = { ...CALL, roomID: { num: 2147483647 } };
+  const replies = [CALL, numeric];
+  const log = installWx(t, { cloud: (_, n) => ({ result: { ok: true, data: replies[n - 1] } }) });
+  const client = createClient({ transport: 'cloud', now });
+  const kit = fakeCallKit();
+
+  assert.deepEqual(await client.startCall(kit.api, { type: 'video', userIDList: ['bob', 'carol'], groupID: '@TGS#2C5SZEAEF', timeout: 30 }), CALL);
+  assert.deepEqual(await client.startCall(kit.api, { type: 'audio', userIDList: ['bob'], offlinePushInfo: { title: 'alice' } }), numeric);
+  assert.deepEqual(log.cloud, [
+    { name: 'callsign', data: { action: 'call.create', data: { type: 'video', userIDList: ['bob', 'carol'], groupID: '@TGS#2C5SZEAEF' } } },
+    { name: 'callsign', data: { action: 'call.create', data: { type: 'audio', userIDList: ['bob'] } } },
+  ]);
+  assert.deepEqual(kit.calls, [
+    { userIDList: ['bob', 'carol'], type: 2, userData: CALL_TOKEN, strRoomID: CALL.roomID.str, chatGroupID: '@TGS#2C5SZEAEF', timeout: 30 },
+    { userIDList: ['bob'], type: 1, userData: CALL_TOKEN, roomID: 2147483647, offlinePushInfo: { title: 'alice' } },
+  ]);
+});
+
+test('TUICallKit 5: startCall refuses bad arguments before any request, and passes calls() failures on', async (t) => {
+  const now = clock('2026-11-26T12:00:00Z');
+  const log = installWx(t, { cloud: () => ({ result: { ok: true, data: CALL } }) });
+  const client = createClient({ transport: 'cloud', now });
+
+  assert.deepEqual(fields(await rejection(client.startCall({}, { type: 'video', userIDList: ['bob'] }))),
+    { code: 'invalid_request', message: 'callKit must be TUICallKitAPI (it has no calls())', status: undefined, retryAfterSeconds: undefined });
+  assert.deepEqual(fields(await rejection(client.startCall(fakeCallKit().api, { type: 2, userIDList: ['bob'] }))),
+    { code: 'invalid_request', message: 'type must be "audio" or "video"', status: undefined, retryAfterSeconds: undefined });
+  assert.equal(log.cloud.length, 0);
+
+  const busy = new Error('callee is busy');
+  const kit = fakeCallKit(Promise.reject(busy));
+  assert.equal(await rejection(client.startCall(kit.api, { type: 'video', userIDList: ['bob'] })), busy);
+  assert.equal(kit.calls.length, 1);
+});
+
+test('TUICallKit 5: the callee joins with the userData of the call-received event', async (t) => {
+  const now = clock('2026-11-26T12:00:00Z');
+  const log = installWx(t, { cloud: () => ({ result: { ok: true, data: JOINED } }) });
+  const client = createClient({ transport: 'cloud', now });
+
+  assert.deepEqual(await client.joinInvitation({ callerId: 'wx_alice', calleeIdList: ['wx_bob'], mediaType: 2, userData: CALL_TOKEN }), JOINED);
+  assert.deepEqual(await client.joinInvitation({ data: { userData: CALL_TOKEN } }), JOINED);
+  assert.deepEqual(log.cloud, [
+    { name: 'callsign', data: { action: 'call.join', data: { callToken: CALL_TOKEN } } },
+    { name: 'callsign', data: { action: 'call.join', data: { callToken: CALL_TOKEN } } },
+  ]);
+  for (const event of [undefined, {}, { userData: '' }, { userData: 7 }, { data: {} }]) {
+    assert.deepEqual(fields(await rejection(client.joinInvitation(event))), {
+      code: 'invalid_request', message: 'the invitation carries no callsign call token in userData', status: undefined, retryAfterSeconds: undefined,
+    });
+  }
+  assert.equal(log.cloud.length, 2);
+});

@@ -7,12 +7,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/enforce"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/service"
 )
 
 // Operation names, for Options.Operations, callFunction actions and logs.
-// They equal the rate-limit operation names.
+// They equal the rate-limit operation names, except OpCallbackTRTC, which
+// Tencent calls and which is authenticated by its Sign, not per user.
 const (
 	// OpUserSig is POST /v1/usersig and action "usersig".
 	OpUserSig = ratelimit.OpUserSig
@@ -22,6 +24,9 @@ const (
 	OpCallJoin = ratelimit.OpCallJoin
 	// OpSession is POST /v1/session (HTTP only).
 	OpSession = ratelimit.OpSession
+	// OpCallbackTRTC is POST /v1/callbacks/trtc (HTTP only): TRTC room
+	// event callbacks, served when Options.Enforcer is set.
+	OpCallbackTRTC = "callback.trtc"
 )
 
 // DefaultMaxBodyBytes is the default request body limit (16 KiB).
@@ -29,7 +34,7 @@ const DefaultMaxBodyBytes = 16 << 10
 
 // Operations returns every operation name the API serves, in a fixed order.
 func Operations() []string {
-	return []string{OpUserSig, OpCallCreate, OpCallJoin, OpSession}
+	return []string{OpUserSig, OpCallCreate, OpCallJoin, OpSession, OpCallbackTRTC}
 }
 
 // Options configures New.
@@ -57,6 +62,9 @@ type Options struct {
 	// listener on a public interface nor a web page using DNS rebinding
 	// from the developer's browser can use the header that names the user.
 	LoopbackOnly bool
+	// Enforcer handles POST /v1/callbacks/trtc; nil leaves the route
+	// unserved (404).
+	Enforcer *enforce.Enforcer
 }
 
 // API is the HTTP handler and the action dispatcher over one Service. It is
@@ -69,6 +77,7 @@ type API struct {
 	maxBody int64
 	local   bool
 	mux     *http.ServeMux
+	enf     *enforce.Enforcer
 }
 
 // New returns the API for svc.
@@ -81,6 +90,7 @@ func New(svc *service.Service, opts Options) *API {
 		maxBody: opts.MaxBodyBytes,
 		local:   opts.LoopbackOnly,
 		mux:     http.NewServeMux(),
+		enf:     opts.Enforcer,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -124,6 +134,10 @@ func (a *API) routes() {
 		}
 		a.mux.Handle("POST "+r.path, a.opHandler(r.op))
 		a.mux.Handle(r.path, methodNotAllowed(a, http.MethodPost))
+	}
+	if a.ops[OpCallbackTRTC] && a.enf != nil {
+		a.mux.HandleFunc("POST /v1/callbacks/trtc", a.trtcCallback)
+		a.mux.Handle("/v1/callbacks/trtc", methodNotAllowed(a, http.MethodPost))
 	}
 	a.mux.HandleFunc("GET /healthz", a.health)
 	a.mux.Handle("/healthz", methodNotAllowed(a, "GET, HEAD"))

@@ -94,11 +94,11 @@ func TestCallFlow(t *testing.T) {
 				t.Fatalf("UserSig: %v", err)
 			}
 
-			// A creates a call inviting B and D.
-			cr := e.do(req{path: "/v1/calls", body: `{"type":` + tt.typ + `,"userIDList":["bob","dave"]}`, user: "alice"}).mustOK(t)
+			// A creates a call inviting B, D and E.
+			cr := e.do(req{path: "/v1/calls", body: `{"type":` + tt.typ + `,"userIDList":["bob","dave","erin"]}`, user: "alice"}).mustOK(t)
 			room := roomOf(t, cr.body["roomID"])
 			if tt.roomType == service.RoomTypeNumeric {
-				if room.ID == 0 || room.ID > usersig.MaxRoomID {
+				if room.ID == 0 || room.ID > service.MaxNumericRoom {
 					t.Fatalf("numeric room %v", room)
 				}
 			} else if len(room.Str) != 24 || !strings.HasPrefix(room.Str, "c_") {
@@ -140,9 +140,12 @@ func TestCallFlow(t *testing.T) {
 			}
 			checkPMK(t, ar.Data.PrivateMapKey, "dave", room, tt.invitee, t0.Add(2*time.Hour+30*time.Second))
 
-			// After the invitation expires, joining is 410.
+			// After the invitation expires, joining is 410 for E, who never
+			// joined; B, who did, renews the PrivateMapKey.
 			e.clock.Advance(2 * time.Minute)
-			e.do(req{path: "/v1/calls/join", body: joinBody, user: "bob"}).wantError(t, http.StatusGone, "expired")
+			e.do(req{path: "/v1/calls/join", body: joinBody, user: "erin"}).wantError(t, http.StatusGone, "expired")
+			rb := e.do(req{path: "/v1/calls/join", body: joinBody, user: "bob"}).mustOK(t)
+			checkPMK(t, rb.str("privateMapKey"), "bob", room, tt.invitee, t0.Add(2*time.Hour+150*time.Second))
 		})
 	}
 }

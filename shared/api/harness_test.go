@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/callrecord"
+	"github.com/callsign-dev/callsign/shared/enforce"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
@@ -20,6 +22,8 @@ import (
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
+	"github.com/callsign-dev/callsign/shared/trtcapi"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 )
 
 const (
@@ -29,6 +33,9 @@ const (
 	appSecret     = "wechat-app-secret-value-0001"
 	sessionKey    = "SESSIONKEYmustNeverLeak=="
 	testStage     = "local"
+	callbackKey   = "callsignTestKey2025"
+	cloudID       = "AKIDcallsignTestSecretId0000"
+	cloudKey      = "callsignProbeSecretKeyExample0000"
 )
 
 // t0 is the fixed test clock's start.
@@ -70,6 +77,9 @@ type envConfig struct {
 	api func(*api.Options)
 	// wechat enables /v1/session against a fake code2Session server.
 	wechat bool
+	// enforce serves /v1/callbacks/trtc in enforce mode, removing through
+	// a fake TRTC cloud API (env.trtc).
+	enforce bool
 }
 
 // env is the API over real collaborators: identity.Chain(session,
@@ -80,6 +90,8 @@ type env struct {
 	clock *clock
 	api   *api.API
 	logs  *syncBuffer
+	calls *callrecord.Memory
+	trtc  *trtcapitest.Server
 }
 
 func newEnv(t testing.TB, cfg envConfig) *env {
@@ -87,7 +99,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	c := testclock.New(t0)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sec := secret.Static(secret.Secret{SDKAppID: testAppID, SecretKey: testKey, WeChatAppSecret: appSecret})
+	sec := secret.Static(secret.Secret{SDKAppID: testAppID, SecretKey: testKey, WeChatAppSecret: appSecret, TRTCCallbackKey: callbackKey})
+	calls := callrecord.NewMemory(callrecord.MemoryOptions{Now: c.Now})
 	keys := func(ctx context.Context) (token.Keys, error) {
 		s, err := sec.Load(ctx)
 		if err != nil {
@@ -119,6 +132,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Now:      c.Now,
 		Logger:   logger,
 		Deriver:  deriver,
+		Calls:    calls,
 	}
 	if cfg.wechat {
 		srv := httptest.NewServer(http.HandlerFunc(fakeCode2Session))
@@ -144,10 +158,30 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	aopts := api.Options{Logger: logger, AllowedOrigins: []string{"https://app.example.com"}}
+	var fake *trtcapitest.Server
+	if cfg.enforce {
+		fake = trtcapitest.Start(t, cloudID, cloudKey)
+		client, err := trtcapi.New(trtcapi.Options{
+			Endpoint: fake.URL,
+			Credentials: func(context.Context) (trtcapi.Credential, error) {
+				return trtcapi.Credential{SecretID: cloudID, SecretKey: cloudKey}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		aopts.Enforcer, err = enforce.New(enforce.Options{
+			Store: calls, Secrets: sec, Remover: client, Mode: enforce.ModeEnforce, Logger: logger, Now: c.Now,
+			Sleep: func(context.Context, time.Duration) error { return nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if cfg.api != nil {
 		cfg.api(&aopts)
 	}
-	return &env{t: t, clock: c, api: api.New(svc, aopts), logs: logs}
+	return &env{t: t, clock: c, api: api.New(svc, aopts), logs: logs, calls: calls, trtc: fake}
 }
 
 // fakeCode2Session is a loopback stand-in for WeChat's jscode2session.

@@ -209,16 +209,21 @@ func (a *API) opHandler(op string) http.Handler {
 
 // readBody reads at most maxBody bytes of the request body.
 func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *service.Error) {
-	if r.ContentLength > a.maxBody {
-		return nil, tooLarge(a.maxBody)
+	return a.readBodyLimit(w, r, a.maxBody)
+}
+
+// readBodyLimit reads at most limit bytes of the request body.
+func (a *API) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *service.Error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge(a.maxBody)
+			return nil, tooLarge(limit)
 		}
 		return nil, service.NewError(service.CodeInvalidRequest, "could not read the request body")
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/service"
+	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
+	"github.com/callsign-dev/callsign/shared/trtcevent"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -112,6 +114,33 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"session 500", envConfig{wechat: true}, post("/v1/session", `{"code":"misconfigured"}`, ""), 500, true},
 		{"session 503", envConfig{wechat: true}, post("/v1/session", `{"code":"busy"}`, ""), 503, true},
 		{"healthz 200", envConfig{}, func(*testing.T, *env) req { return req{method: "GET", path: "/healthz"} }, 200, true},
+		{"trtc callback 200", envConfig{enforce: true}, func(t *testing.T, e *env) req { return enterEvent("c_unknownRoom", "eve", 1764777600000) }, 200, true},
+		{"trtc callback 200 removal", envConfig{enforce: true}, func(t *testing.T, e *env) req {
+			call := e.do(req{path: "/v1/calls", body: `{"type":"video","userIDList":["bob"]}`, user: "alice"}).mustOK(t)
+			return enterEvent(call.body["roomID"].(map[string]any)["str"].(string), "eve", 1764777600000)
+		}, 200, true},
+		{"trtc callback 400", envConfig{enforce: true}, func(t *testing.T, e *env) req {
+			r := enterEvent("c_x", "eve", 1)
+			r.body = `{"EventGroupId":1,"EventType":103,"EventInfo":{"RoomId":0}}`
+			r.headers["Sign"] = trtcevent.Sign(callbackKey, []byte(r.body))
+			return r
+		}, 400, false},
+		{"trtc callback 401", envConfig{enforce: true}, func(t *testing.T, e *env) req {
+			r := enterEvent("c_x", "eve", 1)
+			r.headers["Sign"] = "kkoFeO3Oh2ZHnjtg8tEAQhtXK16/KI05W3BQff8IvGA="
+			return r
+		}, 401, true},
+		{"trtc callback 404", envConfig{}, func(t *testing.T, e *env) req { return enterEvent("c_x", "eve", 1) }, 404, true},
+		{"trtc callback 413", envConfig{enforce: true}, func(t *testing.T, e *env) req {
+			r := enterEvent("c_x", "eve", 1)
+			r.body = `{"EventGroupId":1,"EventType":103,"EventInfo":{"RoomId":"` + strings.Repeat("x", 17000) + `"}}`
+			return r
+		}, 413, false},
+		{"trtc callback 503", envConfig{enforce: true}, func(t *testing.T, e *env) req {
+			e.trtc.SetFailure(func(int, trtcapitest.Call) string { return "InternalError" })
+			call := e.do(req{path: "/v1/calls", body: `{"type":"video","userIDList":["bob"]}`, user: "alice"}).mustOK(t)
+			return enterEvent(call.body["roomID"].(map[string]any)["str"].(string), "eve", 1764777600000)
+		}, 503, true},
 	}
 	documented := map[string]map[int]bool{}
 	for _, sc := range scenarios {

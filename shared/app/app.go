@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,12 +21,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/config"
+	"github.com/callsign-dev/callsign/shared/enforce"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
+	"github.com/callsign-dev/callsign/shared/trtcapi"
 	"github.com/callsign-dev/callsign/shared/usersig"
 )
 
@@ -44,7 +48,8 @@ const DevSDKAppID = 1400000000
 // Options are the per-binary choices that are not configuration.
 type Options struct {
 	// Operations limits the API to these operations ("usersig",
-	// "call.create", "call.join", "session"); nil serves all of them.
+	// "call.create", "call.join", "session", "callback.trtc"); nil serves
+	// all of them.
 	Operations []string
 	// Platform is where the instance runs: PlatformLocal, PlatformLambda,
 	// PlatformSCF or PlatformWeb. The dev verifier is refused anywhere but
@@ -109,10 +114,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, err
 	}
-	limiter, err := newLimiter(ctx, cfg, opts)
+	st, err := newStores(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
+	limiter := st.limiter
 	policies, err := ratelimit.ParsePolicies(cfg.RateLimits, ratelimit.DefaultPolicies())
 	if err != nil {
 		return nil, fmt.Errorf("app: %s_RATE_LIMITS: %w", config.Prefix, err)
@@ -136,6 +142,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		RoomType:         cfg.RoomType,
 		ScreenShare:      cfg.ScreenShare,
 		TokenLeeway:      5 * time.Second,
+		Calls:            st.calls,
+		ReservedUserIDs:  append(slices.Clone(cfg.IMAdminIDs), cfg.CallServiceUsers...),
 	}
 	if cfg.WechatAppID != "" {
 		w, err := identity.NewWechat(identity.WechatOptions{
@@ -162,8 +170,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	enf, err := newEnforcer(cfg, opts, st, secrets)
+	if err != nil {
+		return nil, err
+	}
 	log.Info("callsign ready", "verifiers", strings.Join(cfg.Verifiers, ","),
-		"limiter", cfg.Limiter, "secretSource", cfg.SecretSource, "userIDMode", cfg.UserIDMode)
+		"limiter", cfg.Limiter, "secretSource", cfg.SecretSource, "userIDMode", cfg.UserIDMode,
+		"callEnforcement", cfg.CallEnforcement, "callUnknownRoom", cfg.CallUnknownRoom)
 	return api.New(svc, api.Options{
 		Logger:         log,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -172,7 +185,56 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		// loopback peers that name a loopback host, whatever the binary
 		// (callsign serve or a function run locally) and listen address.
 		LoopbackOnly: cfg.HasVerifier(identity.ProviderDev),
+		Enforcer:     enf,
 	}), nil
+}
+
+// newEnforcer builds the TRTC room-callback handler and its cloud API
+// client. Cloud API credentials come from the stored secret
+// (tencentCloudSecretId/Key) when it has them, otherwise from
+// TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN: the run role's temporary
+// credentials on SCF, or the developer's keys with the env source. Removals
+// are paced per action by the shared limiter, so the pace holds across
+// instances.
+func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source) (*enforce.Enforcer, error) {
+	getenv := opts.Getenv
+	client, err := trtcapi.New(trtcapi.Options{
+		Region:   cfg.TRTCRegion,
+		Endpoint: cfg.TRTCAPIEndpoint,
+		Credentials: func(ctx context.Context) (trtcapi.Credential, error) {
+			s, err := secrets.Load(ctx)
+			if err != nil {
+				return trtcapi.Credential{}, err
+			}
+			if s.TencentCloudSecretID != "" {
+				return trtcapi.Credential{SecretID: s.TencentCloudSecretID, SecretKey: s.TencentCloudSecretKey}, nil
+			}
+			return trtcapi.Credential{
+				SecretID:  getenv("TENCENTCLOUD_SECRETID"),
+				SecretKey: getenv("TENCENTCLOUD_SECRETKEY"),
+				Token:     getenv("TENCENTCLOUD_SESSIONTOKEN"),
+			}, nil
+		},
+		Pacer: &trtcapi.LimiterPacer{Limiter: st.limiter},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %s_TRTC_API_ENDPOINT: %w", config.Prefix, err)
+	}
+	enf, err := enforce.New(enforce.Options{
+		Store:        st.calls,
+		Secrets:      secrets,
+		Remover:      client,
+		Mode:         enforce.Mode(cfg.CallEnforcement),
+		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
+		ServiceUsers: cfg.CallServiceUsers,
+		Logger:       opts.Logger,
+		Now:          opts.Now,
+		ActiveTTL:    cfg.PrivateMapKeyTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return enf, nil
 }
 
 // SelfTest signs one UserSig with s and verifies it, proving the key and
@@ -198,6 +260,7 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 			PreviousSecretKey: cfg.PreviousSecretKey,
 			WeChatAppSecret:   cfg.WechatAppSecret,
 			TokenKey:          cfg.TokenKey,
+			TRTCCallbackKey:   cfg.TRTCCallbackKey,
 		}
 		if s.SecretKey == "" {
 			if cfg.Stage != "local" || opts.Platform != PlatformLocal {
@@ -324,41 +387,60 @@ func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity
 	return identity.Chain(chain...), nil
 }
 
-func newLimiter(ctx context.Context, cfg config.Config, opts Options) (ratelimit.Limiter, error) {
+// stores are the shared-store clients of one instance: the rate limiter
+// and the call records live in the same store (CALLSIGN_LIMITER).
+type stores struct {
+	limiter ratelimit.Limiter
+	calls   callrecord.Store
+}
+
+func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, error) {
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: opts.Now})
-	var store ratelimit.Limiter
+	var (
+		limiter ratelimit.Limiter
+		calls   callrecord.Store
+	)
 	switch cfg.Limiter {
 	case "memory":
-		return local, nil
+		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now})}, nil
 	case "redis":
 		client, err := ratelimit.NewRedisClient(cfg.RedisURL)
 		if err != nil {
-			return nil, fmt.Errorf("app: %s_REDIS_URL: %w", config.Prefix, err)
+			return stores{}, fmt.Errorf("app: %s_REDIS_URL: %w", config.Prefix, err)
 		}
-		store = ratelimit.NewRedis(client, cfg.KeyPrefix())
+		limiter = ratelimit.NewRedis(client, cfg.KeyPrefix())
+		calls = callrecord.NewRedis(client, cfg.KeyPrefix(), opts.Now)
 	case "dynamodb":
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("app: loading AWS configuration: %w", err)
+			return stores{}, fmt.Errorf("app: loading AWS configuration: %w", err)
 		}
 		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 			if cfg.DynamodbEndpoint != "" {
 				o.BaseEndpoint = aws.String(cfg.DynamodbEndpoint)
 			}
 		})
-		store = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
+		limiter = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
+		calls = callrecord.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
 	default:
-		return nil, fmt.Errorf("app: unknown limiter %q", cfg.Limiter)
+		return stores{}, fmt.Errorf("app: unknown limiter %q", cfg.Limiter)
 	}
 	mode, err := ratelimit.ParseFailureMode(cfg.LimiterFailure)
 	if err != nil {
-		return nil, fmt.Errorf("app: %s_LIMITER_FAILURE: %w", config.Prefix, err)
+		return stores{}, fmt.Errorf("app: %s_LIMITER_FAILURE: %w", config.Prefix, err)
 	}
-	return ratelimit.NewResilient(store, ratelimit.ResilientOptions{
-		Timeout: cfg.StoreTimeout(),
-		Mode:    mode,
-		Local:   local,
-		Logger:  opts.Logger,
-		Now:     opts.Now,
-	}), nil
+	return stores{
+		limiter: ratelimit.NewResilient(limiter, ratelimit.ResilientOptions{
+			Timeout: cfg.StoreTimeout(),
+			Mode:    mode,
+			Local:   local,
+			Logger:  opts.Logger,
+			Now:     opts.Now,
+		}),
+		calls: callrecord.WithTimeout(calls, callStoreTimeout),
+	}, nil
 }
+
+// callStoreTimeout bounds one call-record operation on a shared store (an
+// Update may take several round trips); a failure is a 503, never a hang.
+const callStoreTimeout = 2 * time.Second

@@ -96,8 +96,9 @@ type Config struct {
 	InviteTTL time.Duration `split_words:"true" default:"120s" desc:"call token (invitation) lifetime"`
 	// MaxInvitees caps the invitee list.
 	MaxInvitees int `split_words:"true" default:"8" desc:"maximum invitees per call"`
-	// RoomType is string (128 random bits) or numeric (1..4294967294).
-	RoomType string `split_words:"true" default:"string" desc:"room allocation: string or numeric"`
+	// RoomType is string (128 random bits) or numeric (1..2147483647,
+	// TUICallKit's range).
+	RoomType string `split_words:"true" default:"string" desc:"room allocation: string or numeric (1..2147483647)"`
 	// ScreenShare adds the sub-stream privilege bits to call tickets.
 	ScreenShare bool `split_words:"true" default:"false" desc:"grant screen-share (sub-stream) privileges"`
 	// AllowedOrigins is the CORS allow-list; empty allows no cross-origin
@@ -122,4 +123,25 @@ type Config struct {
 	DynamodbTable string `split_words:"true" desc:"DynamoDB table for rate limits"`
 	// DynamodbEndpoint overrides the DynamoDB endpoint (tests).
 	DynamodbEndpoint string `split_words:"true" desc:"DynamoDB endpoint override"`
+
+	// Call enforcement: TRTC room callbacks and removals (docs/enforcement.md).
+
+	// CallEnforcement is what a room-entry verdict does: off, audit or enforce.
+	CallEnforcement string `split_words:"true" default:"audit" desc:"TRTC room-callback verdicts: off, audit (log only) or enforce (remove users)"`
+	// CallUnknownRoom is what 101/103 for a room callsign did not allocate
+	// does: ignore, audit or dismiss.
+	CallUnknownRoom string `split_words:"true" default:"ignore" desc:"on a room callsign did not allocate: ignore, audit or dismiss (needs a shared store)"`
+	// TRTCCallbackKey is the TRTC console's callback key for SecretSource=env
+	// only (managed sources: trtcCallbackKey in the stored secret).
+	TRTCCallbackKey string `envconfig:"TRTC_CALLBACK_KEY" secret:"true" desc:"TRTC callback key verifying Sign (env source only; else trtcCallbackKey in the secret)"`
+	// TRTCRegion is the routing region of TRTC cloud API calls.
+	TRTCRegion string `envconfig:"TRTC_REGION" default:"ap-guangzhou" desc:"region of TRTC cloud API calls (RemoveUser, DismissRoom)"`
+	// TRTCAPIEndpoint overrides trtc.tencentcloudapi.com.
+	TRTCAPIEndpoint string `envconfig:"TRTC_API_ENDPOINT" desc:"TRTC cloud API endpoint override: host, https URL, or http URL to a loopback host"`
+	// IMAdminIDs are IM administrator identifiers never issued to end users
+	// ("administrator" always is reserved).
+	IMAdminIDs []string `envconfig:"IM_ADMIN_IDS" desc:"IM administrator identifiers never issued to users (administrator is always reserved)"`
+	// CallServiceUsers are server-side room participants (cloud recording,
+	// relay bots): never removed from a call's room, never issued to users.
+	CallServiceUsers []string `envconfig:"CALL_SERVICE_USERS" desc:"userIDs of server-side room participants (recording bots): never removed, never issued to users"`
 }

@@ -182,6 +182,33 @@ func TestValidate(t *testing.T) {
 			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTJwksURL = []string{"jwt"}, "i", "a", "http://idp.example/jwks"
 		}, "CALLSIGN_JWT_JWKS_URL: must be an absolute https URL"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "CALLSIGN_LOG_LEVEL"},
+
+		// Call enforcement.
+		{"enforcement mode", func(c *Config) { c.CallEnforcement = "strict" }, "CALLSIGN_CALL_ENFORCEMENT: \"strict\" is not one of off, audit, enforce"},
+		{"enforce", func(c *Config) { c.CallEnforcement = "enforce" }, ""},
+		{"unknown room policy", func(c *Config) { c.CallUnknownRoom = "kick" }, "CALLSIGN_CALL_UNKNOWN_ROOM"},
+		{"dismiss on a local memory store", func(c *Config) { c.CallUnknownRoom = "dismiss" }, ""},
+		{"dismiss on memory outside local", func(c *Config) {
+			c.Stage, c.Verifiers, c.SecretSource, c.SecretName, c.CallUnknownRoom = "prod", []string{"session"}, "aws-ssm", "/x", "dismiss"
+		}, "CALLSIGN_CALL_UNKNOWN_ROOM: dismiss needs a shared store"},
+		{"dismiss on redis outside local", func(c *Config) {
+			c.Stage, c.Verifiers, c.SecretSource, c.SecretName, c.CallUnknownRoom = "prod", []string{"session"}, "aws-ssm", "/x", "dismiss"
+			c.Limiter, c.RedisURL = "redis", "rediss://:pw@redis.example:6379"
+		}, ""},
+		{"callback key", func(c *Config) { c.TRTCCallbackKey = "callsignTestKey2025" }, ""},
+		{"callback key punctuation", func(c *Config) { c.TRTCCallbackKey = "key-1" }, "CALLSIGN_TRTC_CALLBACK_KEY: must be 1-32 letters and digits"},
+		{"callback key too long", func(c *Config) { c.TRTCCallbackKey = strings.Repeat("k", 33) }, "CALLSIGN_TRTC_CALLBACK_KEY"},
+		{"callback key with a managed source", func(c *Config) {
+			c.SecretSource, c.SecretName, c.TRTCCallbackKey = "aws-ssm", "/x", "k"
+		}, "CALLSIGN_TRTC_CALLBACK_KEY: must not be set with a managed secret source"},
+		{"empty region", func(c *Config) { c.TRTCRegion = "" }, "CALLSIGN_TRTC_REGION"},
+		{"intl endpoint", func(c *Config) { c.TRTCAPIEndpoint = "trtc.intl.tencentcloudapi.com" }, ""},
+		{"loopback http endpoint", func(c *Config) { c.TRTCAPIEndpoint = "http://127.0.0.1:9000" }, ""},
+		{"remote http endpoint", func(c *Config) { c.TRTCAPIEndpoint = "http://trtc.example.com" }, "CALLSIGN_TRTC_API_ENDPOINT: plain http endpoints are allowed only for a loopback host"},
+		{"admin ids", func(c *Config) { c.IMAdminIDs = []string{"admin", "ops_bot"} }, ""},
+		{"bad admin id", func(c *Config) { c.IMAdminIDs = []string{"admin@corp"} }, "CALLSIGN_IM_ADMIN_IDS"},
+		{"service users", func(c *Config) { c.CallServiceUsers = []string{"recorder_1"} }, ""},
+		{"bad service user", func(c *Config) { c.CallServiceUsers = []string{"rec order"} }, "CALLSIGN_CALL_SERVICE_USERS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,10 +308,11 @@ func TestSettingsRedactURLs(t *testing.T) {
 
 func TestVariableNames(t *testing.T) {
 	names := VariableNames()
-	if len(names) != 45 {
-		t.Fatalf("got %d variables, want 45: %v", len(names), names)
+	if len(names) != 52 {
+		t.Fatalf("got %d variables, want 52: %v", len(names), names)
 	}
-	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS"} {
+	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS",
+		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS"} {
 		found := false
 		for _, n := range names {
 			found = found || n == want

@@ -17,6 +17,7 @@ import (
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/token"
+	"github.com/callsign-dev/callsign/shared/trtcapi"
 )
 
 // Accepted values of the enumerated settings.
@@ -29,6 +30,8 @@ var (
 	limiters        = []string{"memory", "redis", "dynamodb"}
 	limiterFailures = []string{"local", "open", "closed"}
 	logLevels       = []string{"debug", "info", "warn", "error"}
+	enforcements    = []string{"off", "audit", "enforce"}
+	unknownRooms    = []string{"ignore", "audit", "dismiss"}
 	jwtAlgorithms   = []string{"HS256", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 
@@ -249,10 +252,59 @@ func (c *Config) Validate() error {
 	}
 	oneOf("LimiterFailure", c.LimiterFailure, limiterFailures)
 
+	c.validateEnforcement(bad, oneOf)
+
 	if len(errs) > 0 {
 		return fmt.Errorf("config: invalid configuration: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// validateEnforcement checks the call-enforcement settings.
+func (c *Config) validateEnforcement(bad func(string, string, ...any), oneOf func(string, string, []string)) {
+	oneOf("CallEnforcement", c.CallEnforcement, enforcements)
+	oneOf("CallUnknownRoom", c.CallUnknownRoom, unknownRooms)
+	if c.CallUnknownRoom == "dismiss" && c.Limiter == "memory" && c.Stage != "local" {
+		// With an in-instance store, a call created on another instance
+		// looks unknown here: dismissing would end legitimate calls.
+		bad("CallUnknownRoom", "dismiss needs a shared store (CALLSIGN_LIMITER=redis or dynamodb) outside the local stage")
+	}
+	if c.TRTCCallbackKey != "" {
+		if c.SecretSource != "env" {
+			bad("TRTCCallbackKey", "must not be set with a managed secret source; put trtcCallbackKey in the stored secret")
+		} else if !callbackKeyPattern.MatchString(c.TRTCCallbackKey) {
+			bad("TRTCCallbackKey", "must be 1-32 letters and digits (the TRTC console's rule)")
+		}
+	}
+	if c.TRTCRegion == "" {
+		bad("TRTCRegion", "must not be empty")
+	}
+	if _, _, err := trtcapi.ParseEndpoint(c.TRTCAPIEndpoint); err != nil {
+		bad("TRTCAPIEndpoint", "%s", strings.TrimPrefix(err.Error(), "trtcapi: "))
+	}
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"IMAdminIDs", c.IMAdminIDs}, {"CallServiceUsers", c.CallServiceUsers}} {
+		for _, id := range f.ids {
+			if !userIDPattern.MatchString(id) {
+				bad(f.name, "%q is not a valid userID (1-32 characters of A-Z a-z 0-9 _ -)", truncate(id, 40))
+			}
+		}
+	}
+}
+
+var (
+	callbackKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+	userIDPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+)
+
+// truncate shortens a value quoted in an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // SlogLevel returns LogLevel as a slog.Level (info when unset or unknown).

@@ -24,17 +24,30 @@ const (
 	fieldPreviousSecretKey = "previousSecretKey"
 	fieldWeChatAppSecret   = "wechatAppSecret"
 	fieldTokenKey          = "tokenKey"
+
+	fieldTRTCCallbackKey       = "trtcCallbackKey"
+	fieldTencentCloudSecretID  = "tencentCloudSecretId"
+	fieldTencentCloudSecretKey = "tencentCloudSecretKey"
 )
 
+// MaxCallbackKeyLen is the longest TRTC callback key the console accepts.
+const MaxCallbackKeyLen = 32
+
 // allowedFields lists the JSON field names for error messages.
-const allowedFields = fieldSDKAppID + ", " + fieldSecretKey + ", " + fieldPreviousSecretKey + ", " + fieldWeChatAppSecret + ", " + fieldTokenKey
+const allowedFields = fieldSDKAppID + ", " + fieldSecretKey + ", " + fieldPreviousSecretKey + ", " + fieldWeChatAppSecret + ", " + fieldTokenKey +
+	", " + fieldTRTCCallbackKey + ", " + fieldTencentCloudSecretID + ", " + fieldTencentCloudSecretKey
+
+// knownFields lists every JSON field name.
+var knownFields = [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecretKey, fieldWeChatAppSecret, fieldTokenKey,
+	fieldTRTCCallbackKey, fieldTencentCloudSecretID, fieldTencentCloudSecretKey}
 
 // Parse turns a stored value into a Secret. The value is either
 //
 //   - a bare TRTC secret key (surrounding whitespace is trimmed), or
 //   - a JSON object {"sdkAppID": 1400000000, "secretKey": "...",
-//     "previousSecretKey": "...", "wechatAppSecret": "...", "tokenKey": "..."}
-//     where only secretKey is required.
+//     "previousSecretKey": "...", "wechatAppSecret": "...", "tokenKey": "...",
+//     "trtcCallbackKey": "...", "tencentCloudSecretId": "...",
+//     "tencentCloudSecretKey": "..."} where only secretKey is required.
 //
 // Rules, chosen to catch configuration mistakes early:
 //   - field names are case-sensitive; unknown and duplicate fields are
@@ -101,6 +114,24 @@ func (s Secret) Validate() error {
 	return nil
 }
 
+// validateEnforcement checks the call-enforcement fields: a callback key
+// of at most MaxCallbackKeyLen letters and digits (the TRTC console's
+// rule), and a Cloud API key pair given whole or not at all.
+func (s Secret) validateEnforcement() error {
+	if len(s.TRTCCallbackKey) > MaxCallbackKeyLen {
+		return invalid(fmt.Sprintf("%s is longer than %d characters", fieldTRTCCallbackKey, MaxCallbackKeyLen))
+	}
+	for _, c := range []byte(s.TRTCCallbackKey) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return invalid(fmt.Sprintf("%s must be letters and digits only", fieldTRTCCallbackKey))
+		}
+	}
+	if (s.TencentCloudSecretID == "") != (s.TencentCloudSecretKey == "") {
+		return invalid(fmt.Sprintf("set both %s and %s, or neither", fieldTencentCloudSecretID, fieldTencentCloudSecretKey))
+	}
+	return nil
+}
+
 func invalid(msg string) error {
 	return fmt.Errorf("%w: %s", ErrInvalidValue, msg)
 }
@@ -152,6 +183,12 @@ func parseJSON(v string) (Secret, error) {
 			s.WeChatAppSecret = text
 		case fieldTokenKey:
 			s.TokenKey = text
+		case fieldTRTCCallbackKey:
+			s.TRTCCallbackKey = text
+		case fieldTencentCloudSecretID:
+			s.TencentCloudSecretID = text
+		case fieldTencentCloudSecretKey:
+			s.TencentCloudSecretKey = text
 		}
 	}
 	if _, err := dec.Token(); err != nil { // '}'
@@ -163,13 +200,17 @@ func parseJSON(v string) (Secret, error) {
 	if s.SecretKey == "" {
 		return Secret{}, invalid("JSON secret has no secretKey")
 	}
+	if err := s.validateEnforcement(); err != nil {
+		return Secret{}, err
+	}
 	return s, nil
 }
 
 func isKnownField(key string) bool {
-	switch key {
-	case fieldSDKAppID, fieldSecretKey, fieldPreviousSecretKey, fieldWeChatAppSecret, fieldTokenKey:
-		return true
+	for _, f := range knownFields {
+		if key == f {
+			return true
+		}
 	}
 	return false
 }
@@ -177,7 +218,7 @@ func isKnownField(key string) bool {
 // unknownField names the field only when it is a wrong-case spelling of a
 // known field; any other name might be a pasted value and is not echoed.
 func unknownField(key string, n int) error {
-	for _, f := range [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecretKey, fieldWeChatAppSecret, fieldTokenKey} {
+	for _, f := range knownFields {
 		if strings.EqualFold(key, f) {
 			return invalid(fmt.Sprintf("JSON field names are case-sensitive: use %q", f))
 		}

@@ -15,6 +15,10 @@ const (
 	testTokenKey = "tokenkey-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 	testAppID    = uint32(1400000000)
 	otherTestApp = uint32(1400000001)
+
+	testCallbackKey = "callsignTestKey2025"
+	testCloudID     = "AKIDcallsignTestSecretId0000"
+	testCloudKey    = "callsignProbeSecretKeyExample0000"
 )
 
 func TestParse(t *testing.T) {
@@ -55,7 +59,17 @@ func TestParse(t *testing.T) {
 		{name: "JSON missing secretKey", value: `{"sdkAppID":1400000000,"tokenKey":"` + testTokenKey + `"}`, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON null secretKey", value: `{"secretKey":null}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON empty object", value: `{}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
-		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey)"},
+		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey, trtcCallbackKey, tencentCloudSecretId, tencentCloudSecretKey)"},
+		{
+			name:  "JSON enforcement fields",
+			value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"` + testCallbackKey + `","tencentCloudSecretId":"` + testCloudID + `","tencentCloudSecretKey":"` + testCloudKey + `"}`,
+			appID: testAppID,
+			want:  Secret{SDKAppID: testAppID, SecretKey: testKey, TRTCCallbackKey: testCallbackKey, TencentCloudSecretID: testCloudID, TencentCloudSecretKey: testCloudKey},
+		},
+		{name: "JSON callback key too long", value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"` + strings.Repeat("a", 33) + `"}`, appID: testAppID, wantErr: "secret: invalid value: trtcCallbackKey is longer than 32 characters"},
+		{name: "JSON callback key punctuation", value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"key-1"}`, appID: testAppID, wantErr: "secret: invalid value: trtcCallbackKey must be letters and digits only"},
+		{name: "JSON cloud key without ID", value: `{"secretKey":"` + testKey + `","tencentCloudSecretKey":"` + testCloudKey + `"}`, appID: testAppID, wantErr: "secret: invalid value: set both tencentCloudSecretId and tencentCloudSecretKey, or neither"},
+		{name: "JSON wrong case enforcement field", value: `{"secretKey":"` + testKey + `","TRTCCallbackKey":"k"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field names are case-sensitive: use "trtcCallbackKey"`},
 		{name: "JSON wrong case", value: `{"secretkey":"` + testKey + `"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field names are case-sensitive: use "secretKey"`},
 		{name: "JSON duplicate", value: `{"secretKey":"` + testKey + `","secretKey":"` + testPrevKey + `"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field "secretKey" appears more than once`},
 		{name: "JSON number key", value: `{"secretKey":12345}`, appID: testAppID, wantErr: "secret: invalid value: secretKey must be a string"},

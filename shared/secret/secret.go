@@ -18,6 +18,11 @@ type Secret struct {
 	PreviousSecretKey string // "previousSecretKey": still accepted when verifying during rotation
 	WeChatAppSecret   string // "wechatAppSecret": for code2Session
 	TokenKey          string // "tokenKey": optional separate key for session and call tokens
+
+	// Call enforcement (TRTC room callbacks and removals).
+	TRTCCallbackKey       string // "trtcCallbackKey": the TRTC console's callback key, verifies Sign
+	TencentCloudSecretID  string // "tencentCloudSecretId": Cloud API key for RemoveUser*/DismissRoom*
+	TencentCloudSecretKey string // "tencentCloudSecretKey": its secret; set both or neither
 }
 
 const redacted = "[REDACTED]"
@@ -35,6 +40,8 @@ func (s Secret) LogValue() slog.Value {
 		slog.Bool("previousKey", s.PreviousSecretKey != ""),
 		slog.Bool("wechatAppSecret", s.WeChatAppSecret != ""),
 		slog.Bool("tokenKey", s.TokenKey != ""),
+		slog.Bool("trtcCallbackKey", s.TRTCCallbackKey != ""),
+		slog.Bool("tencentCloudKey", s.TencentCloudSecretID != ""),
 	)
 }
 

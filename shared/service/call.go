@@ -9,7 +9,9 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/token"
@@ -53,14 +55,12 @@ func (s *Service) CreateCall(ctx context.Context, creds identity.Credentials, in
 	if e != nil {
 		return nil, e
 	}
-	callID, room, err := s.allocate()
-	if err != nil {
-		e := wrapErr(CodeInternal, msgInternal, err)
-		s.logCause(ctx, "allocating a room failed", e)
-		return nil, e
-	}
 	now := s.now()
 	issued := issuedAt(now)
+	callID, room, e := s.recordCall(ctx, id.UserID, &in, issued)
+	if e != nil {
+		return nil, e
+	}
 	priv := s.privileges(in.Type, true)
 	pmk, err := m.signer.PrivateMapKey(id.UserID, s.pmkTTL, now, room.usersig(), priv)
 	if err != nil {
@@ -102,12 +102,109 @@ func (s *Service) CreateCall(ctx context.Context, creds identity.Credentials, in
 	}, nil
 }
 
+// maxRoomCollisions bounds how often CreateCall draws a new room because
+// a live call already holds the drawn one (numeric rooms only, in practice).
+const maxRoomCollisions = 4
+
+// recordCall allocates a call ID and a room no live call holds and stores
+// the call's record. The record lives as long as the longest credential
+// issued for the call (PrivateMapKey or call token); the room callbacks
+// extend it while the call is active.
+func (s *Service) recordCall(ctx context.Context, caller string, in *CreateCallRequest, issued time.Time) (string, RoomID, *Error) {
+	for range maxRoomCollisions {
+		callID, room, err := s.allocate()
+		if err != nil {
+			e := wrapErr(CodeInternal, msgInternal, err)
+			s.logCause(ctx, "allocating a room failed", e)
+			return "", RoomID{}, e
+		}
+		err = s.calls.Create(ctx, callrecord.Record{
+			CallID:    callID,
+			Room:      callrecord.Room{Str: room.Str, Num: room.Num},
+			Caller:    caller,
+			Invitees:  in.UserIDList,
+			Type:      string(in.Type),
+			GroupID:   in.GroupID,
+			CreatedAt: issued,
+			ExpiresAt: issued.Add(max(s.pmkTTL, s.inviteTTL)),
+			State:     callrecord.StateCreated,
+		})
+		switch {
+		case err == nil:
+			return callID, room, nil
+		case errors.Is(err, callrecord.ErrExists):
+			continue
+		default:
+			e := wrapErr(CodeUnavailable, msgRecordsDown, err)
+			s.logCause(ctx, "storing the call record failed", e)
+			return "", RoomID{}, e
+		}
+	}
+	e := wrapErr(CodeUnavailable, msgRecordsDown, errors.New("every drawn room is held by a live call"))
+	s.logCause(ctx, "allocating a room failed", e)
+	return "", RoomID{}, e
+}
+
+// joinRecord records the join in the call's record. The record is the
+// source of truth: a call that ended (room dismissed) cannot be joined
+// (410). A missing record does not refuse the join, since the call token
+// is the capability: with the in-instance store another instance may hold
+// the record. Store failures are 503.
+func (s *Service) joinRecord(ctx context.Context, c *callClaims, userID string) *Error {
+	_, err := s.calls.Update(ctx, callrecord.Room{Str: c.Room.Str, Num: c.Room.Num}, func(r *callrecord.Record) error {
+		if r.CallID != c.ID || r.State == callrecord.StateEnded {
+			return errCallEnded
+		}
+		if userID != r.Caller && !slices.Contains(r.Joined, userID) {
+			r.Joined = append(r.Joined, userID)
+		}
+		return nil
+	})
+	switch {
+	case err == nil, errors.Is(err, callrecord.ErrNotFound):
+		return nil
+	case errors.Is(err, errCallEnded):
+		return wrapErr(CodeExpired, msgCallEnded, err)
+	default:
+		e := wrapErr(CodeUnavailable, msgRecordsDown, err)
+		s.logCause(ctx, "updating the call record failed", e)
+		return e
+	}
+}
+
+// renewable reports whether userID may renew its PrivateMapKey with the
+// expired call token c: the call's record is live and not ended, and
+// userID is its caller or an invitee who joined while the invitation was
+// valid. This lets a custom client renew its ticket
+// (updatePrivateMapKey) during a long call without a new invitation.
+func (s *Service) renewable(ctx context.Context, c *callClaims, userID string) (bool, *Error) {
+	rec, err := s.calls.Get(ctx, callrecord.Room{Str: c.Room.Str, Num: c.Room.Num})
+	switch {
+	case errors.Is(err, callrecord.ErrNotFound):
+		return false, nil
+	case err != nil:
+		e := wrapErr(CodeUnavailable, msgRecordsDown, err)
+		s.logCause(ctx, "reading the call record failed", e)
+		return false, e
+	}
+	if rec.CallID != c.ID || rec.State == callrecord.StateEnded {
+		return false, nil
+	}
+	return userID == rec.Caller || slices.Contains(rec.Joined, userID), nil
+}
+
+// errCallEnded aborts a join of a call whose record says it ended.
+var errCallEnded = errors.New("call has ended")
+
 // JoinCall verifies a call token and, when the verified caller is one of
 // its invitees, returns a PrivateMapKey for the call's room with invitee
 // privileges. The caller of the call may also "join" (for example after
 // an app restart) and receives the caller's privileges again; anyone else
-// gets 403 not_invited. A bad or tampered token is 401, an expired one 410.
-// Errors are *Error.
+// gets 403 not_invited. A bad or tampered token is 401, an expired one or
+// a call whose room was dismissed 410. The join is recorded in the call's
+// record; once recorded, the caller and that invitee may call JoinCall with
+// the same token after it expired, to renew their PrivateMapKey while the
+// call's record lives and the call has not ended. Errors are *Error.
 func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in JoinCallRequest) (*JoinCallResponse, error) {
 	id, e := s.authenticate(ctx, creds)
 	if e != nil {
@@ -127,7 +224,18 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 	var c callClaims
 	switch err := token.Verify(in.CallToken, token.AudienceCall, m.tokens, now, s.leeway, &c); {
 	case errors.Is(err, token.ErrExpired) && c.isCallToken():
-		return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		// An expired invitation still renews the PrivateMapKey of someone
+		// already in the call (see renewable); anyone else gets 410.
+		if c.check(m.sdkAppID) != nil {
+			return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		}
+		ok, e := s.renewable(ctx, &c, id.UserID)
+		if e != nil {
+			return nil, e
+		}
+		if !ok {
+			return nil, wrapErr(CodeExpired, msgExpiredCallToken, err)
+		}
 	case err != nil:
 		return nil, wrapErr(CodeUnauthenticated, msgInvalidCallToken, err)
 	}
@@ -137,6 +245,9 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 	isCaller := id.UserID == c.Subject
 	if !isCaller && !slices.Contains(c.Invitees, id.UserID) {
 		return nil, &Error{Code: CodeNotInvited, Message: msgNotInvited}
+	}
+	if e := s.joinRecord(ctx, &c, id.UserID); e != nil {
+		return nil, e
 	}
 	priv := s.privileges(c.Type, isCaller)
 	pmk, err := m.signer.PrivateMapKey(id.UserID, s.pmkTTL, now, c.Room.usersig(), priv)
@@ -286,13 +397,14 @@ func validCallID(id string) bool {
 }
 
 // maxRandomRejections bounds rejection sampling of numeric rooms; each
-// draw is rejected with probability 2/2^32, so hitting the bound means the
+// draw is rejected with probability 2^-31, so hitting the bound means the
 // randomness source is broken.
 const maxRandomRejections = 8
 
 // allocate returns a new call ID and room. String rooms get their own 128
-// random bits; numeric rooms are uniform in 1..4294967294 (rejection
-// sampling: 0 and 0xFFFFFFFF are redrawn, so there is no modulo bias).
+// random bits; numeric rooms are uniform in 1..MaxNumericRoom,
+// TUICallKit's range (31 random bits; 0 is redrawn, so there is no modulo
+// bias).
 func (s *Service) allocate() (string, RoomID, error) {
 	callID, err := s.randomID()
 	if err != nil {
@@ -310,7 +422,7 @@ func (s *Service) allocate() (string, RoomID, error) {
 		if _, err := io.ReadFull(s.rand, b[:]); err != nil {
 			return "", RoomID{}, fmt.Errorf("reading randomness: %w", err)
 		}
-		if n := binary.BigEndian.Uint32(b[:]); n >= 1 && n <= usersig.MaxRoomID {
+		if n := binary.BigEndian.Uint32(b[:]) & MaxNumericRoom; n >= 1 {
 			return callID, RoomID{Num: n}, nil
 		}
 	}

@@ -144,6 +144,9 @@ const (
 	msgExpiredCallToken = "call token expired"
 	msgNotInvited       = "you are not invited to this call"
 	msgSessionDisabled  = "sessions are not enabled on this deployment"
+	msgReservedUserID   = "this userID is reserved for administrators"
+	msgCallEnded        = "the call has ended"
+	msgRecordsDown      = "call records unavailable; retry later"
 )
 
 // upstreamRetryAfter is the retry hint for an identity provider's own rate

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
@@ -60,9 +61,17 @@ const (
 	// RoomTypeString allocates string rooms "c_" + 22 base64url characters
 	// (128 random bits); the default.
 	RoomTypeString = "string"
-	// RoomTypeNumeric allocates numeric rooms uniformly in 1..4294967294.
+	// RoomTypeNumeric allocates numeric rooms uniformly in
+	// 1..MaxNumericRoom.
 	RoomTypeNumeric = "numeric"
+	// MaxNumericRoom is the largest numeric room allocated: TUICallKit
+	// accepts numeric rooms in [1, 2147483647] only.
+	MaxNumericRoom = 2147483647
 )
+
+// AdminUserID is Tencent's conventional IM administrator identifier; it
+// is always reserved (see Options.ReservedUserIDs).
+const AdminUserID = "administrator"
 
 // Wechat exchanges a wx.login code for the caller's WeChat identity
 // (code2Session). *identity.Wechat implements it. Errors wrap the identity
@@ -129,6 +138,14 @@ type Options struct {
 	// TokenLeeway tolerates clock skew when verifying call tokens
 	// (0..MaxTokenLeeway).
 	TokenLeeway time.Duration
+
+	// Calls stores a record of every call (required): CreateCall writes it
+	// before answering, JoinCall reads and updates it, and the TRTC room
+	// callbacks enforce it.
+	Calls callrecord.Store
+	// ReservedUserIDs are IM administrator identifiers that are never
+	// issued to an end user (403 forbidden), in addition to AdminUserID.
+	ReservedUserIDs []string
 }
 
 // Service implements callsign's operations. It is safe for concurrent use.
@@ -154,6 +171,8 @@ type Service struct {
 	leeway      time.Duration
 	signers     signerCache
 	blocked     blocklist
+	calls       callrecord.Store
+	reserved    map[string]bool
 }
 
 // New validates opts, applies defaults and returns a Service.
@@ -169,6 +188,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Stage == "" {
 		return nil, errors.New("service: a Stage is required (tokens are bound to it)")
+	}
+	if opts.Calls == nil {
+		return nil, errors.New("service: a call-record Store is required")
 	}
 	if opts.Wechat != nil && opts.Deriver == nil {
 		return nil, errors.New("service: a Deriver is required when WeChat sessions are enabled")
@@ -191,6 +213,11 @@ func New(opts Options) (*Service, error) {
 		maxInvitees: opts.MaxInvitees,
 		screenShare: opts.ScreenShare,
 		leeway:      opts.TokenLeeway,
+		calls:       opts.Calls,
+		reserved:    map[string]bool{AdminUserID: true},
+	}
+	for _, u := range opts.ReservedUserIDs {
+		s.reserved[u] = true
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -320,6 +347,11 @@ func (s *Service) authenticate(ctx context.Context, creds identity.Credentials) 
 		e := wrapErr(CodeInternal, msgInternal, errors.New("service: verifier returned an invalid userID"))
 		s.logCause(ctx, "identity verification failed", e)
 		return identity.Identity{}, e
+	}
+	// An administrator identifier would let its holder act as the app's
+	// IM administrator: never sign for one, whatever the userID mode.
+	if s.reserved[id.UserID] {
+		return identity.Identity{}, &Error{Code: CodeForbidden, Message: msgReservedUserID}
 	}
 	t := traceFrom(ctx)
 	t.UserID, t.Provider = id.UserID, id.Provider

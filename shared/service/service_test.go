@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
@@ -76,6 +77,7 @@ func newFixture(t *testing.T, mutate func(*service.Options)) *fixture {
 		Secrets:  src,
 		Stage:    testStage,
 		Now:      c.Now,
+		Calls:    callrecord.NewMemory(callrecord.MemoryOptions{Now: c.Now}),
 	}
 	if mutate != nil {
 		mutate(&opts)
@@ -112,6 +114,7 @@ func TestNewValidation(t *testing.T) {
 			Limiter:  ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 			Secrets:  secret.Static(secret.Secret{SDKAppID: testAppID, SecretKey: testKey}),
 			Stage:    testStage,
+			Calls:    callrecord.NewMemory(callrecord.MemoryOptions{}),
 		}
 	}
 	tests := []struct {
@@ -124,6 +127,7 @@ func TestNewValidation(t *testing.T) {
 		{"no limiter", func(o *service.Options) { o.Limiter = nil }, "Limiter"},
 		{"no secrets", func(o *service.Options) { o.Secrets = nil }, "secret Source"},
 		{"no stage", func(o *service.Options) { o.Stage = "" }, "service: a Stage is required"},
+		{"no call store", func(o *service.Options) { o.Calls = nil }, "call-record Store"},
 		{"wechat without deriver", func(o *service.Options) { o.Wechat = fakeWechat{} }, "Deriver"},
 		{"bad room type", func(o *service.Options) { o.RoomType = "uuid" }, "RoomType"},
 		{"numeric room type", func(o *service.Options) { o.RoomType = service.RoomTypeNumeric }, ""},
@@ -327,7 +331,8 @@ func TestRoomAllocation(t *testing.T) {
 		{"string", service.RoomTypeString, append(append([]byte{}, callBytes...), bytes.Repeat([]byte{0xFB}, 16)...),
 			service.RoomID{Str: "c_-_v7-_v7-_v7-_v7-_v7-w"}, ""},
 		{"numeric first draw", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0x27, 0x10), service.RoomID{Num: 10000}, ""},
-		{"numeric rejects 0 and max", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE), service.RoomID{Num: 4294967294}, ""},
+		{"numeric rejects 0", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 0, 0x80, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF), service.RoomID{Num: 2147483647}, ""},
+		{"numeric drops the top bit", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0xFF, 0xFF, 0xFF, 0xFF), service.RoomID{Num: 2147483647}, ""},
 		{"numeric min", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), 0, 0, 0, 1), service.RoomID{Num: 1}, ""},
 		{"broken randomness", service.RoomTypeNumeric, append(append([]byte{}, callBytes...), bytes.Repeat([]byte{0}, 64)...), service.RoomID{}, service.CodeInternal},
 		{"short randomness", service.RoomTypeString, callBytes[:10], service.RoomID{}, service.CodeInternal},
@@ -479,13 +484,18 @@ func TestJoinCallTokens(t *testing.T) {
 	}
 
 	// Expiry (JWT "exp" semantics): valid one second before
-	// inviteExpiresAt, expired from inviteExpiresAt on.
+	// inviteExpiresAt, expired from inviteExpiresAt on for an invitee who
+	// has not joined (one who joined may renew: TestPrivateMapKeyRenewal).
+	c2, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallVideo, UserIDList: []string{"bob", "dave"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(119 * time.Second)
-	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken}); err != nil {
+	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c2.CallToken}); err != nil {
 		t.Fatalf("join before expiry: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	_, err = f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken})
+	_, err = f.svc.JoinCall(ctx, user("dave"), service.JoinCallRequest{CallToken: c2.CallToken})
 	if e := wantCode(t, err, service.CodeExpired); e.Message != "call token expired" || e.Status() != 410 {
 		t.Fatalf("expired: %+v", e)
 	}
@@ -589,10 +599,10 @@ func TestAuthFailureLimit(t *testing.T) {
 	}
 }
 
-// failingStore is a shared rate-limit store that is down.
-type failingStore struct{}
+// downLimiterStore is a shared rate-limit store that is down.
+type downLimiterStore struct{}
 
-func (failingStore) Allow(context.Context, string, ratelimit.Policy) (ratelimit.Decision, error) {
+func (downLimiterStore) Allow(context.Context, string, ratelimit.Policy) (ratelimit.Decision, error) {
 	return ratelimit.Decision{}, errors.New("dial tcp 127.0.0.1:6379: connection refused")
 }
 
@@ -604,7 +614,7 @@ func TestClosedLimiterOutageLogsThrottled(t *testing.T) {
 	var logs testlog.Buffer
 	log := logs.JSONLogger()
 	limClock := testclock.New(t0)
-	lim := ratelimit.NewResilient(failingStore{}, ratelimit.ResilientOptions{
+	lim := ratelimit.NewResilient(downLimiterStore{}, ratelimit.ResilientOptions{
 		Mode: ratelimit.FailClosed, Logger: log, Now: limClock.Now})
 	f := newFixture(t, func(o *service.Options) {
 		o.Logger = log
@@ -854,17 +864,18 @@ func TestErrorHelpers(t *testing.T) {
 func TestTokenLeeway(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, func(o *service.Options) { o.TokenLeeway = 5 * time.Second })
-	c, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallAudio, UserIDList: []string{"bob"}})
+	c, err := f.svc.CreateCall(ctx, user("alice"), service.CreateCallRequest{Type: service.CallAudio, UserIDList: []string{"bob", "carol"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// exp + leeway is still accepted; one second later it is not.
+	// exp + leeway is still accepted; one second later it is not (for an
+	// invitee who has not joined yet).
 	f.clock.Advance(124 * time.Second)
 	if _, err := f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken}); err != nil {
 		t.Fatalf("join within leeway: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	_, err = f.svc.JoinCall(ctx, user("bob"), service.JoinCallRequest{CallToken: c.CallToken})
+	_, err = f.svc.JoinCall(ctx, user("carol"), service.JoinCallRequest{CallToken: c.CallToken})
 	wantCode(t, err, service.CodeExpired)
 }
 

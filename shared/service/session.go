@@ -50,6 +50,9 @@ func (s *Service) StartSession(ctx context.Context, clientIP string, in StartSes
 	if !identity.ValidUserID(userID) {
 		return nil, &Error{Code: CodeInternal, Message: msgInternal}
 	}
+	if s.reserved[userID] {
+		return nil, &Error{Code: CodeForbidden, Message: msgReservedUserID}
+	}
 	t := traceFrom(ctx)
 	t.UserID, t.Provider = userID, ProviderWechat
 	if e := s.limit(ctx, ratelimit.OpSession, userID); e != nil {

@@ -1,0 +1,17 @@
+// Command callbacks is the callsign function that receives Tencent's TRTC
+// room and media event callbacks (POST /v1/callbacks/trtc) and enforces the
+// call records: anyone entering a call's room who is not its caller or an
+// invitee is removed through the TRTC cloud API (CALLSIGN_CALL_ENFORCEMENT).
+// The same binary runs on AWS Lambda, as an SCF Web function or as a local
+// server; see docs/enforcement.md.
+package main
+
+import (
+	"os"
+
+	"github.com/callsign-dev/callsign/functions/internal/launch"
+)
+
+func main() {
+	os.Exit(launch.Main("callbacks", []string{"callback.trtc"}))
+}
