@@ -23,35 +23,15 @@ import (
 // table layout).
 const table = "callsign-test-calls"
 
-// servers holds the redis-server and dynalite shared by this package's
-// tests; they start on first use and TestMain stops them.
-var servers struct {
-	redisOnce, dynaOnce sync.Once
-	redis, dyna         *teststore.Server
-	redisErr, dynaErr   error
-}
+// servers are the package's redis-server and dynalite, started on first use
+// and stopped after all tests.
+var servers = teststore.Shared{Table: table}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, s := range []*teststore.Server{servers.redis, servers.dyna} {
-		if s == nil {
-			continue
-		}
-		if err := s.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(servers.Main(m)) }
 
 func sharedRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	servers.redisOnce.Do(func() { servers.redis, servers.redisErr = teststore.StartRedisServer() })
-	if servers.redisErr != nil {
-		teststore.SkipOrFail(tb, servers.redisErr)
-	}
-	opt, err := redis.ParseURL(servers.redis.URL)
+	opt, err := redis.ParseURL(servers.RedisURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,22 +40,7 @@ func sharedRedis(tb testing.TB) *redis.Client {
 	return c
 }
 
-func sharedDynamoDB(tb testing.TB) *dynamodb.Client {
-	tb.Helper()
-	servers.dynaOnce.Do(func() {
-		servers.dyna, servers.dynaErr = teststore.StartDynaliteServer()
-		if servers.dynaErr != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		servers.dynaErr = teststore.CreateLimitsTable(ctx, teststore.DynamoDBClient(servers.dyna.URL), table)
-	})
-	if servers.dynaErr != nil {
-		teststore.SkipOrFail(tb, servers.dynaErr)
-	}
-	return teststore.DynamoDBClient(servers.dyna.URL)
-}
+func sharedDynamoDB(tb testing.TB) *dynamodb.Client { return servers.DynamoDB(tb) }
 
 // uniquePrefix keeps each test's keys apart on the shared servers.
 func uniquePrefix(tb testing.TB) string {

@@ -1,11 +1,8 @@
 package ratelimit
 
 import (
-	"context"
 	"crypto/rand"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,38 +16,18 @@ import (
 // limitsTable is the DynamoDB table the tests create in dynalite.
 const limitsTable = "callsign-test-limits"
 
-// servers holds the redis-server and dynalite shared by this package's
-// tests. They start on first use (a run of only unit tests or a fuzz worker
-// starts nothing) and TestMain stops them after all tests.
-var servers struct {
-	redisOnce, dynaOnce sync.Once
-	redis, dyna         *teststore.Server
-	redisErr, dynaErr   error
-}
+// servers are the package's redis-server and dynalite, started on first use
+// (a run of only unit tests or a fuzz worker starts nothing) and stopped
+// after all tests.
+var servers = teststore.Shared{Table: limitsTable}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, s := range []*teststore.Server{servers.redis, servers.dyna} {
-		if s == nil {
-			continue
-		}
-		if err := s.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(servers.Main(m)) }
 
 // sharedRedis returns a client of the package's redis-server, skipping or
 // failing the test (teststore.SkipOrFail) when it cannot start.
 func sharedRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	servers.redisOnce.Do(func() { servers.redis, servers.redisErr = teststore.StartRedisServer() })
-	if servers.redisErr != nil {
-		teststore.SkipOrFail(tb, servers.redisErr)
-	}
-	client, err := NewRedisClient(servers.redis.URL)
+	client, err := NewRedisClient(servers.RedisURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,22 +37,7 @@ func sharedRedis(tb testing.TB) *redis.Client {
 
 // sharedDynamoDB returns a client of the package's dynalite with the limits
 // table created, skipping or failing the test when it cannot start.
-func sharedDynamoDB(tb testing.TB) *dynamodb.Client {
-	tb.Helper()
-	servers.dynaOnce.Do(func() {
-		servers.dyna, servers.dynaErr = teststore.StartDynaliteServer()
-		if servers.dynaErr != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		servers.dynaErr = teststore.CreateLimitsTable(ctx, teststore.DynamoDBClient(servers.dyna.URL), limitsTable)
-	})
-	if servers.dynaErr != nil {
-		teststore.SkipOrFail(tb, servers.dynaErr)
-	}
-	return teststore.DynamoDBClient(servers.dyna.URL)
-}
+func sharedDynamoDB(tb testing.TB) *dynamodb.Client { return servers.DynamoDB(tb) }
 
 // uniquePrefix returns a store key prefix no other test (or earlier run
 // against the same server) uses.
