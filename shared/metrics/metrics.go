@@ -113,7 +113,7 @@ var Discard Recorder = discard{}
 
 type discard struct{}
 
-func (discard) Count(string, string, string, float64)     {}
+func (discard) Count(string, string, string, float64)      {}
 func (discard) Time(string, string, string, time.Duration) {}
 
 // ms converts d to milliseconds with microsecond resolution.
