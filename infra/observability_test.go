@@ -3,12 +3,17 @@
 package infra
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/callsign-dev/callsign/shared/metrics"
 )
@@ -206,3 +211,73 @@ func mustJSON(v any) string {
 }
 
 func jsonEqual(a, b any) bool { return mustJSON(a) == mustJSON(b) }
+
+// tencentConcurrency is the reserved concurrency of both Tencent functions
+// per stage (infra/tencent/<stage>/concurrency.json).
+var tencentConcurrency = map[string]int{"dev": 5, "staging": 10, "prod": 50}
+
+// TestTencentConcurrency checks each stage's concurrency.json against the
+// expected caps and against the functions it caps: same names and memory
+// as the Web function yml and cloudbaserc.json.
+func TestTencentConcurrency(t *testing.T) {
+	root := repoRoot(t)
+	for _, stage := range stages {
+		t.Run(stage, func(t *testing.T) {
+			dir := filepath.Join(root, "infra", "tencent", stage)
+			var c struct {
+				MemoryMB int `json:"memoryMB"`
+				Web      struct {
+					Name                string `json:"name"`
+					Namespace           string `json:"namespace"`
+					ReservedConcurrency int    `json:"reservedConcurrency"`
+				} `json:"web"`
+				Event struct {
+					Name                string `json:"name"`
+					ReservedConcurrency int    `json:"reservedConcurrency"`
+				} `json:"event"`
+			}
+			readJSON(t, filepath.Join(dir, "concurrency.json"), &c, true)
+			var web scfComponent
+			raw, err := os.ReadFile(filepath.Join(dir, "serverless.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := yaml.Unmarshal(raw, &web); err != nil {
+				t.Fatal(err)
+			}
+			var rc struct {
+				Functions []struct {
+					Name       string `json:"name"`
+					MemorySize int    `json:"memorySize"`
+				} `json:"functions"`
+			}
+			readJSON(t, filepath.Join(dir, "cloudbaserc.json"), &rc, false)
+			want := tencentConcurrency[stage]
+			if c.Web.ReservedConcurrency != want || c.Event.ReservedConcurrency != want {
+				t.Errorf("reserved concurrency web %d event %d, want %d", c.Web.ReservedConcurrency, c.Event.ReservedConcurrency, want)
+			}
+			if c.Web.Name != web.Inputs.Name || c.Web.Namespace != "default" || c.MemoryMB != web.Inputs.MemorySize {
+				t.Errorf("web cap %+v (memory %d) does not match the Web function %s (memory %d)", c.Web, c.MemoryMB, web.Inputs.Name, web.Inputs.MemorySize)
+			}
+			if len(rc.Functions) != 1 || c.Event.Name != rc.Functions[0].Name || c.MemoryMB != rc.Functions[0].MemorySize {
+				t.Errorf("event cap %+v (memory %d) does not match cloudbaserc.json %+v", c.Event, c.MemoryMB, rc.Functions)
+			}
+		})
+	}
+}
+
+// readJSON decodes path into v; strict refuses unknown fields.
+func readJSON(t *testing.T, path string, v any, strict bool) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
