@@ -101,27 +101,27 @@ func directive(root map[string]any, v any) ([]Metric, error) {
 	}
 	ns, ok := d["Namespace"].(string)
 	if !ok || ns == "" || utf8.RuneCountInString(ns) > MaxNamespaceLen {
-		return nil, fmt.Errorf("Namespace missing, empty or longer than %d", MaxNamespaceLen)
+		return nil, fmt.Errorf("member Namespace missing, empty or longer than %d", MaxNamespaceLen)
 	}
 	sets, ok := d["Dimensions"].([]any)
 	if !ok {
-		return nil, fmt.Errorf("Dimensions missing or not an array")
+		return nil, fmt.Errorf("member Dimensions missing or not an array")
 	}
 	dims := map[string]bool{}
 	var valued []map[string]string
 	for i, s := range sets {
 		set, ok := s.([]any)
 		if !ok {
-			return nil, fmt.Errorf("Dimensions[%d] is not an array of names", i)
+			return nil, fmt.Errorf("member Dimensions[%d] is not an array of names", i)
 		}
 		if len(set) > MaxDimensionsPerSet {
-			return nil, fmt.Errorf("Dimensions[%d] has %d names; at most %d", i, len(set), MaxDimensionsPerSet)
+			return nil, fmt.Errorf("member Dimensions[%d] has %d names; at most %d", i, len(set), MaxDimensionsPerSet)
 		}
 		vals := map[string]string{}
 		for _, n := range set {
 			name, ok := n.(string)
 			if !ok {
-				return nil, fmt.Errorf("Dimensions[%d] holds a non-string", i)
+				return nil, fmt.Errorf("member Dimensions[%d] holds a non-string", i)
 			}
 			val, ok := root[name].(string)
 			if !ok || val == "" || utf8.RuneCountInString(val) > MaxNameLen {
@@ -134,7 +134,7 @@ func directive(root map[string]any, v any) ([]Metric, error) {
 	}
 	defs, ok := d["Metrics"].([]any)
 	if !ok {
-		return nil, fmt.Errorf("Metrics missing or not an array")
+		return nil, fmt.Errorf("member Metrics missing or not an array")
 	}
 	if len(defs) > MaxMetrics {
 		return nil, fmt.Errorf("%d metric definitions; at most %d", len(defs), MaxMetrics)
@@ -144,11 +144,11 @@ func directive(root map[string]any, v any) ([]Metric, error) {
 	for i, m := range defs {
 		def, ok := m.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("Metrics[%d] is not an object", i)
+			return nil, fmt.Errorf("member Metrics[%d] is not an object", i)
 		}
 		name, ok := def["Name"].(string)
 		if !ok || name == "" || utf8.RuneCountInString(name) > MaxNameLen {
-			return nil, fmt.Errorf("Metrics[%d].Name missing, empty or longer than %d", i, MaxNameLen)
+			return nil, fmt.Errorf("member Metrics[%d].Name missing, empty or longer than %d", i, MaxNameLen)
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("metric %q defined twice", name)
