@@ -54,7 +54,7 @@ func BenchmarkUserSigRequestObserved(b *testing.B) {
 		api: func(o *api.Options) {
 			o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 			o.Metrics = metrics.NewLines(metrics.LinesOptions{Format: metrics.EMF, Out: io.Discard, Stage: "prod", Function: "callsign-prod-usersig"})
-			o.Audit = audit.New(io.Discard, audit.Options{Stage: "prod", Platform: "lambda"})
+			o.Audit = audit.New(o.Logger.Handler(), nil)
 		},
 	})
 	b.ReportAllocs()

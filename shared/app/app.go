@@ -68,9 +68,8 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MetricsOut receives the metric lines on Lambda and SCF; nil means
-	// stdout. AuditOut receives the audit trail; nil means stderr, with
-	// the other logs.
-	MetricsOut, AuditOut io.Writer
+	// stdout. (The audit trail goes through Logger's handler.)
+	MetricsOut io.Writer
 }
 
 // NewLogger returns the JSON logger every binary uses.
@@ -100,10 +99,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	log := opts.Logger.With("platform", opts.Platform)
 
 	obs := newObserver(cfg.Stage, opts, opts.MetricsOut)
-	if opts.AuditOut == nil {
-		opts.AuditOut = os.Stderr
-	}
-	trail := audit.New(opts.AuditOut, audit.Options{Stage: cfg.Stage, Platform: opts.Platform, Now: opts.Now})
+	trail := audit.New(log.Handler(), opts.Now)
 
 	src, err := secretSource(ctx, cfg, opts)
 	if err != nil {

@@ -103,11 +103,11 @@ func TestRedactionOverFullRequestPath(t *testing.T) {
 		"CALLSIGN_LOG_LEVEL":           "debug",
 		"CALLSIGN_TRTC_CALLBACK_KEY":   testCallbackKey,
 	})
-	var logs, figures, trail testlog.Buffer
+	var logs, figures testlog.Buffer
 	logger := logs.JSONLogger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger, MetricsOut: &figures, AuditOut: &trail,
+	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger, MetricsOut: &figures,
 		Getenv: func(k string) string { return map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "callsign-dev-usersig"}[k] }})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -179,8 +179,8 @@ func TestRedactionOverFullRequestPath(t *testing.T) {
 	}
 
 	checkFigures(t, figures.String())
-	checkTrail(t, trail.String())
-	logText := logs.String() + figures.String() + trail.String()
+	checkTrail(t, logs.String())
+	logText := logs.String() + figures.String()
 	if !strings.Contains(logText, "wx_oOPENID-alice") {
 		t.Fatalf("logs do not name the verified user:\n%s", logText)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/callsign-dev/callsign/shared/app"
-	"github.com/callsign-dev/callsign/shared/internal/emfcheck"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/metrics"
 )
@@ -65,16 +65,20 @@ func checkFigures(t *testing.T, text string) {
 	}
 }
 
-// checkTrail checks one audit line per credential and per verdict.
+// checkTrail checks the audit lines among the logs: one per credential and
+// per verdict.
 func checkTrail(t *testing.T, text string) {
 	t.Helper()
 	var got []string
 	for line := range strings.Lines(text) {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
+			t.Fatalf("log line %q: %v", line, err)
 		}
-		if ev["log"] != "audit" || ev["platform"] != app.PlatformLambda || ev["stage"] != "local" || ev["requestID"] == nil {
+		if ev["log"] != "audit" {
+			continue
+		}
+		if ev["msg"] != "audit" || ev["platform"] != app.PlatformLambda || ev["requestID"] == nil {
 			t.Errorf("audit line without its context: %s", line)
 		}
 		got = append(got, fmt.Sprint(ev["action"], ":", ev["kind"], ev["verdict"], ":", ev["userID"], ":", ev["provider"]))
@@ -101,7 +105,9 @@ func TestLocalMetricsPage(t *testing.T) {
 		"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_USER_ID_MODE": "raw",
 	})
 	var trail testlog.Buffer
-	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLocal, Logger: slog.New(slog.DiscardHandler), AuditOut: &trail})
+	// An ERROR-level logger: the audit lines are written anyway.
+	logger := slog.New(slog.NewJSONHandler(&trail, &slog.HandlerOptions{Level: slog.LevelError}))
+	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLocal, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ package audit
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"time"
 )
@@ -65,24 +64,16 @@ type Logger struct {
 	now func() time.Time
 }
 
-// Options configures New.
-type Options struct {
-	// Stage and Platform are written on every line.
-	Stage, Platform string
-	// Now stamps the lines; nil means time.Now.
-	Now func() time.Time
-}
-
-// New returns a Logger writing JSON lines to w. Audit lines are written
-// whatever the operational log level.
-func New(w io.Writer, opts Options) *Logger {
-	if opts.Now == nil {
-		opts.Now = time.Now
+// New returns a Logger writing through h, the handler of the instance's
+// logger (so every line names the stage, function and platform the way the
+// other log lines do), with "log":"audit" added. Audit lines are written
+// whatever the handler's level: Record hands them to h directly. now stamps
+// the lines; nil means time.Now.
+func New(h slog.Handler, now func() time.Time) *Logger {
+	if now == nil {
+		now = time.Now
 	}
-	h := slog.NewJSONHandler(w, nil).WithAttrs([]slog.Attr{
-		slog.String("log", "audit"), slog.String("stage", opts.Stage), slog.String("platform", opts.Platform),
-	})
-	return &Logger{h: h, now: opts.Now}
+	return &Logger{h: h.WithAttrs([]slog.Attr{slog.String("log", "audit")}), now: now}
 }
 
 // Record writes ev with the request ID from ctx (see NewContext).

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 func TestRecord(t *testing.T) {
 	clk := testclock.AtEpoch()
 	var buf testlog.Buffer
-	l := audit.New(&buf, audit.Options{Stage: "prod", Platform: "lambda", Now: clk.Now})
+	// An ERROR-level logger: audit lines are written anyway.
+	h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}).WithAttrs([]slog.Attr{slog.String("stage", "prod"), slog.String("platform", "lambda")})
+	l := audit.New(h, clk.Now)
 	ctx := audit.NewContext(context.Background(), l, "req-1")
 	audit.Record(ctx, audit.Event{
 		Action: audit.ActionIssue, Kind: "privatemapkey", UserID: "alice", Provider: "session",
@@ -53,7 +56,7 @@ func TestRecord(t *testing.T) {
 // request.
 func TestContextWithoutRequestID(t *testing.T) {
 	var buf testlog.Buffer
-	l := audit.New(&buf, audit.Options{Stage: "dev", Platform: "local", Now: testclock.AtEpoch().Now})
+	l := audit.New(buf.JSONLogger().Handler(), testclock.AtEpoch().Now)
 	audit.Record(audit.NewContext(context.Background(), l, ""), audit.Event{Action: audit.ActionUnban, UserID: "bob", Actor: "ops"})
 	if s := buf.String(); !strings.Contains(s, `"action":"unban","userID":"bob","actor":"ops"}`) || strings.Contains(s, "requestID") {
 		t.Errorf("line = %s", s)

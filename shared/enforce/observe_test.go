@@ -20,7 +20,7 @@ func TestVerdictFigures(t *testing.T) {
 	m := metrics.NewExpvar(nil)
 	h.e.metrics = m
 	var trail testlog.Buffer
-	ctx := audit.NewContext(context.Background(), audit.New(&trail, audit.Options{Stage: "prod", Platform: "lambda", Now: h.clock.Now}), "req-7")
+	ctx := audit.NewContext(context.Background(), audit.New(trail.JSONLogger().Handler(), h.clock.Now), "req-7")
 	r := callrecord.Room{Str: room}
 	h.call(t, r)
 	at := start.UnixMilli()

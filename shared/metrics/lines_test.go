@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsign-dev/callsign/shared/internal/emfcheck"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/metrics"
 )

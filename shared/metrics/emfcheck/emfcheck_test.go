@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callsign-dev/callsign/shared/internal/emfcheck"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 )
 
 // TestValidate: each rule of the specification refuses a line that breaks
