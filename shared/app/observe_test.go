@@ -12,9 +12,9 @@ import (
 	"testing"
 
 	"github.com/callsign-dev/callsign/shared/app"
-	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/metrics"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 )
 
 // checkFigures validates every EMF line of the redaction flow against the

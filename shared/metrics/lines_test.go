@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/metrics"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 )
 
 func newLines(t *testing.T, f metrics.Format, out *bytes.Buffer) (*metrics.Lines, *testclock.Clock) {
