@@ -39,7 +39,9 @@ func (a *API) Do(ctx context.Context, act Action) (out []byte) {
 	ctx = WithRequestID(ctx, x.id)
 	ctx = service.WithTrace(ctx, &x.trace)
 	ctx = context.WithValue(ctx, exchangeKey{}, x)
-	ctx = audit.NewContext(ctx, a.audit, x.id)
+	if a.audit != nil {
+		ctx = audit.NewContext(ctx, a.audit, x.id)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.LogAttrs(ctx, slog.LevelError, "panic serving action",

@@ -42,19 +42,35 @@ func BenchmarkUserSigRequest(b *testing.B) {
 	}
 }
 
-// BenchmarkUserSigRequestObserved is BenchmarkUserSigRequest with the
-// Lambda observability on: the request's figures aggregated and flushed as
-// EMF lines, and its audit line, all to io.Discard. Compare the two with
-// benchstat to see what observability costs per request.
-func BenchmarkUserSigRequestObserved(b *testing.B) {
+// BenchmarkUserSigRequestMetrics is BenchmarkUserSigRequest with the
+// Lambda figures on: requests, latency and the credential aggregated and
+// flushed as EMF lines (to io.Discard) at the end of the request. Compare
+// the two with benchstat to see what emitting metrics costs per request.
+func BenchmarkUserSigRequestMetrics(b *testing.B) {
+	benchObserved(b, func(o *api.Options) {
+		o.Metrics = metrics.NewLines(metrics.LinesOptions{Format: metrics.EMF, Out: io.Discard, Stage: "prod", Function: "callsign-prod-usersig"})
+	})
+}
+
+// BenchmarkUserSigRequestAudited adds the audit line (JSON, to io.Discard)
+// to BenchmarkUserSigRequestMetrics: everything a Lambda request writes.
+func BenchmarkUserSigRequestAudited(b *testing.B) {
+	benchObserved(b, func(o *api.Options) {
+		o.Metrics = metrics.NewLines(metrics.LinesOptions{Format: metrics.EMF, Out: io.Discard, Stage: "prod", Function: "callsign-prod-usersig"})
+		o.Audit = audit.New(o.Logger.Handler(), nil)
+	})
+}
+
+// benchObserved runs BenchmarkUserSigRequest's request with observe
+// applied to the API options.
+func benchObserved(b *testing.B, observe func(*api.Options)) {
 	e := newEnv(b, envConfig{
 		svc: func(o *service.Options) {
 			o.Policies = ratelimit.Policies{ratelimit.OpUserSig: {Rate: 1_000_000, Period: time.Second, Burst: 1_000_000}}
 		},
 		api: func(o *api.Options) {
 			o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
-			o.Metrics = metrics.NewLines(metrics.LinesOptions{Format: metrics.EMF, Out: io.Discard, Stage: "prod", Function: "callsign-prod-usersig"})
-			o.Audit = audit.New(o.Logger.Handler(), nil)
+			observe(o)
 		},
 	})
 	b.ReportAllocs()

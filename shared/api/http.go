@@ -28,8 +28,10 @@ type exchange struct {
 	status int
 	code   string
 	trace  service.Trace
-	// issued lists the kinds of the credentials the response carries.
-	issued []string
+	// issued lists the kinds of the credentials the response carries (at
+	// most two), without allocating.
+	issued  [2]string
+	nIssued int
 }
 
 type exchangeKey struct{}
@@ -74,7 +76,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := WithRequestID(r.Context(), x.id)
 	ctx = service.WithTrace(ctx, &x.trace)
 	ctx = context.WithValue(ctx, exchangeKey{}, x)
-	ctx = audit.NewContext(ctx, a.audit, x.id)
+	if a.audit != nil {
+		ctx = audit.NewContext(ctx, a.audit, x.id)
+	}
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	h := sw.Header()

@@ -29,7 +29,7 @@ func (a *API) observe(x *exchange, elapsed time.Duration) {
 	if x.code == service.CodeRateLimited {
 		m.Count(x.op, outcome, metrics.RateLimitDenials, 1)
 	}
-	for _, kind := range x.issued {
+	for _, kind := range x.issued[:x.nIssued] {
 		m.Count(x.op, kind, metrics.CredentialsIssued, 1)
 	}
 	if f, ok := m.(metrics.Flusher); ok {
@@ -44,7 +44,10 @@ func (a *API) issued(ctx context.Context, x *exchange, resp any) {
 	ev := audit.Event{Action: audit.ActionIssue, Provider: x.trace.Provider}
 	record := func(kind string, e audit.Event) {
 		e.Kind = kind
-		x.issued = append(x.issued, kind)
+		if x.nIssued < len(x.issued) {
+			x.issued[x.nIssued] = kind
+			x.nIssued++
+		}
 		audit.Record(ctx, e)
 	}
 	switch r := resp.(type) {
