@@ -27,7 +27,7 @@ const (
 	OpSession = ratelimit.OpSession
 	// OpCallbackTRTC is POST /v1/callbacks/trtc (HTTP only): TRTC room
 	// event callbacks, served when Options.Enforcer is set.
-	OpCallbackTRTC = "callback.trtc"
+	OpCallbackTRTC = enforce.OpCallback
 )
 
 // DefaultMaxBodyBytes is the default request body limit (16 KiB).

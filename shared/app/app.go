@@ -407,7 +407,8 @@ type stores struct {
 	calls   callrecord.Store
 }
 
-// Shared-store calls are timed by obs; the memory limiter is not a store.
+// newStores builds the limiter and the call records of cfg.Limiter; calls
+// to a shared store are timed by obs (the memory limiter is not one).
 func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observer) (stores, error) {
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: opts.Now})
 	var (
