@@ -41,6 +41,7 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
 
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
 	"github.com/callsign-dev/callsign/shared/token"
 	"github.com/callsign-dev/callsign/shared/usersig"
 )
@@ -221,15 +222,25 @@ func (p *proc) assertClean(tb testing.TB, secrets ...string) {
 }
 
 // assertLogLines checks the process's real log output: at least one JSON
-// line, and every JSON line names the function and the platform exactly
+// line, and every JSON log line names the function and the platform exactly
 // once (counted in the raw text: a JSON decoder keeps the last of two
-// duplicate keys and would hide the repetition).
+// duplicate keys and would hide the repetition). Metric lines (shared/metrics)
+// carry their own dimensions instead; on Lambda each must be valid EMF.
 func (p *proc) assertLogLines(tb testing.TB, function, platform string) {
 	tb.Helper()
-	n := 0
+	n, figures := 0, 0
 	for line := range strings.Lines(p.output.String()) {
 		line = strings.TrimSpace(line)
 		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		if strings.HasPrefix(line, `{"_aws":`) || strings.HasPrefix(line, `{"metrics":"callsign"`) {
+			figures++
+			if platform == "lambda" {
+				if _, err := emfcheck.Validate([]byte(line)); err != nil {
+					tb.Errorf("invalid EMF line: %v: %s", err, line)
+				}
+			}
 			continue
 		}
 		n++
@@ -241,7 +252,7 @@ func (p *proc) assertLogLines(tb testing.TB, function, platform string) {
 		}
 	}
 	if n == 0 {
-		tb.Errorf("no JSON log lines in the output:\n%s", p.output)
+		tb.Errorf("no JSON log lines in the output (%d metric lines):\n%s", figures, p.output)
 	}
 }
 

@@ -84,6 +84,7 @@ func TestDeployTencent(t *testing.T) {
 	tools := t.TempDir()
 	tcb := fakeTool(t, tools, "tcb", tencentFacts)
 	scf := fakeTool(t, tools, "scf", tencentFacts)
+	setconc := fakeTool(t, tools, "setconcurrency", "")
 	// A password with JSON's special characters (and the & that bash's
 	// pattern substitution would expand) must arrive intact.
 	const redisURL = `redis://:fix"ture\pa&ss@10.0.0.5:6379/0`
@@ -96,6 +97,7 @@ func TestDeployTencent(t *testing.T) {
 	)
 	mk := filepath.Join(root, "infra", "package.mk")
 	stageDir := filepath.Join(b.module, "dist", "tencent", "staging")
+	caps := filepath.Join(root, "infra", "tencent", "staging", "concurrency.json")
 
 	tests := []struct {
 		name      string
@@ -103,14 +105,19 @@ func TestDeployTencent(t *testing.T) {
 		wantOK    bool
 		wantCalls []string
 	}{
-		{"success", "✔ deployed", true, []string{"tcb fn deploy callsign -e callsign-staging-fx01 --force", "scf deploy"}},
+		{"success", "✔ deployed", true, []string{
+			"tcb fn deploy callsign -e callsign-staging-fx01 --force",
+			"setconcurrency -file " + caps + " -function event -namespace callsign-staging-fx01 -region ap-guangzhou",
+			"scf deploy",
+			"setconcurrency -file " + caps + " -function web -region ap-guangzhou",
+		}},
 		{"tcb reports failure with exit 0", "✖ [callsign] 函数部署失败", false, []string{"tcb fn deploy callsign -e callsign-staging-fx01 --force"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			log := filepath.Join(t.TempDir(), "fake.log")
 			env := append(slices.Clone(baseEnv), "FAKE_LOG="+log, "FAKE_OUTPUT="+tc.output)
-			out, err := run(t, 5*time.Minute, b.module, env, "make", "-f", mk, "deploy", "PROVIDER=tencent", "STAGE=staging", "TCB="+tcb, "SCF="+scf)
+			out, err := run(t, 5*time.Minute, b.module, env, "make", "-f", mk, "deploy", "PROVIDER=tencent", "STAGE=staging", "TCB="+tcb, "SCF="+scf, "SETCONCURRENCY="+setconc)
 			if (err == nil) != tc.wantOK {
 				t.Fatalf("make deploy: err = %v, want success %v\n%s", err, tc.wantOK, out)
 			}

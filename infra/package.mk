@@ -140,6 +140,11 @@ deploy-tencent: deploy-tencent-event deploy-tencent-web
 
 CALLSIGN_TENCENT_STAGE_DIR = dist/tencent/$(STAGE)
 
+# The region of the CloudBase environment (the Web function's is in its yml).
+CALLSIGN_TENCENT_REGION ?= ap-guangzhou
+# Applies a function's reserved concurrency (infra/tencent/setconcurrency).
+SETCONCURRENCY ?= $(GO) -C $(CALLSIGN_INFRA_DIR)/tencent/setconcurrency run .
+
 # Values injected at deploy time. dev uses the in-memory limiter; staging and
 # prod use Redis in a VPC.
 callsign-check-tencent-env: callsign-check-stage
@@ -170,6 +175,9 @@ deploy-tencent-event: callsign-check-tencent-env callsign-check-tcb-env callsign
 	cd $(CALLSIGN_TENCENT_STAGE_DIR)/cloudbase || exit 1; \
 	  status=0; $(abspath $(CALLSIGN_RUN_CHECKED)) $(TCB) fn deploy callsign -e "$(TCB_ENV_ID)" --force || status=$$?; \
 	  rm -f cloudbaserc.json; exit $$status
+	@# Reserved concurrency (docs/operations.md): neither tcb nor scf sets it
+	@# from their configuration files.
+	$(SETCONCURRENCY) -file $(abspath $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/concurrency.json) -function event -namespace "$(TCB_ENV_ID)" -region "$(CALLSIGN_TENCENT_REGION)"
 
 deploy-tencent-web: callsign-check-tencent-env callsign-check-out package-tencent
 	rm -rf $(CALLSIGN_TENCENT_STAGE_DIR)/web
@@ -177,5 +185,6 @@ deploy-tencent-web: callsign-check-tencent-env callsign-check-out package-tencen
 	cp $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/serverless.yml $(CALLSIGN_TENCENT_STAGE_DIR)/web/
 	$(UNZIP) -q $(PACKAGE_OUT)/tencent/callsign-web.zip -d $(CALLSIGN_TENCENT_STAGE_DIR)/web/code
 	cd $(CALLSIGN_TENCENT_STAGE_DIR)/web && $(abspath $(CALLSIGN_RUN_CHECKED)) $(SCF) deploy
+	$(SETCONCURRENCY) -file $(abspath $(CALLSIGN_INFRA_DIR)/tencent/$(STAGE)/concurrency.json) -function web -region ap-guangzhou
 
 .DEFAULT_GOAL := $(CALLSIGN_SAVED_DEFAULT_GOAL)

@@ -130,6 +130,7 @@ func checkTemplate(t *testing.T, stage string, tpl template, raw string) {
 	checkRoutes(t, tpl, fnByID)
 	checkTable(t, stage, tpl)
 	checkIAM(t, stage, tpl)
+	checkObservability(t, stage, tpl, fnByID)
 	checkNoSecrets(t, raw)
 
 	for id, lg := range tpl.ofType("AWS::Logs::LogGroup") {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/audit"
 	"github.com/callsign-dev/callsign/shared/service"
 )
 
@@ -38,6 +39,9 @@ func (a *API) Do(ctx context.Context, act Action) (out []byte) {
 	ctx = WithRequestID(ctx, x.id)
 	ctx = service.WithTrace(ctx, &x.trace)
 	ctx = context.WithValue(ctx, exchangeKey{}, x)
+	if a.audit != nil {
+		ctx = audit.NewContext(ctx, a.audit, x.id)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.LogAttrs(ctx, slog.LevelError, "panic serving action",
@@ -46,7 +50,9 @@ func (a *API) Do(ctx context.Context, act Action) (out []byte) {
 				slog.String("stack", string(debug.Stack())))
 			out = a.actionError(x, service.NewError(service.CodeInternal, "internal error"))
 		}
-		a.logLine(ctx, "action", x, start)
+		elapsed := time.Since(start)
+		a.logLine(ctx, "action", x, elapsed)
+		a.observe(x, elapsed)
 	}()
 	if !a.actionEnabled(act.Name) {
 		return a.actionError(x, service.NewError(service.CodeNotFound, "unknown action"))
@@ -59,6 +65,7 @@ func (a *API) Do(ctx context.Context, act Action) (out []byte) {
 	if e != nil {
 		return a.actionError(x, e)
 	}
+	a.issued(ctx, x, resp)
 	b, err := json.Marshal(actionResult{OK: true, Data: resp})
 	if err != nil {
 		return a.actionError(x, service.AsError(err))

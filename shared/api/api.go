@@ -5,9 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"time"
 
+	"github.com/callsign-dev/callsign/shared/audit"
 	"github.com/callsign-dev/callsign/shared/enforce"
+	"github.com/callsign-dev/callsign/shared/metrics"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/service"
 )
@@ -26,7 +27,7 @@ const (
 	OpSession = ratelimit.OpSession
 	// OpCallbackTRTC is POST /v1/callbacks/trtc (HTTP only): TRTC room
 	// event callbacks, served when Options.Enforcer is set.
-	OpCallbackTRTC = "callback.trtc"
+	OpCallbackTRTC = enforce.OpCallback
 )
 
 // DefaultMaxBodyBytes is the default request body limit (16 KiB).
@@ -65,6 +66,17 @@ type Options struct {
 	// Enforcer handles POST /v1/callbacks/trtc; nil leaves the route
 	// unserved (404).
 	Enforcer *enforce.Enforcer
+	// Metrics receives the figures of every request (requests, latency,
+	// errors, rate-limit denials, credentials issued) and is flushed at
+	// the end of each when it is a metrics.Flusher; nil discards.
+	Metrics metrics.Recorder
+	// Audit receives one line per credential issued; code below the API
+	// records through audit.Record with the request's context. nil writes
+	// no audit lines.
+	Audit *audit.Logger
+	// MetricsHandler, if set, is served at GET /debug/metrics to loopback
+	// peers only (the local server's counters).
+	MetricsHandler http.Handler
 }
 
 // API is the HTTP handler and the action dispatcher over one Service. It is
@@ -78,6 +90,10 @@ type API struct {
 	local   bool
 	mux     *http.ServeMux
 	enf     *enforce.Enforcer
+	metrics metrics.Recorder
+	audit   *audit.Logger
+
+	metricsPageHandler http.Handler
 }
 
 // New returns the API for svc.
@@ -91,6 +107,13 @@ func New(svc *service.Service, opts Options) *API {
 		local:   opts.LoopbackOnly,
 		mux:     http.NewServeMux(),
 		enf:     opts.Enforcer,
+		metrics: opts.Metrics,
+		audit:   opts.Audit,
+
+		metricsPageHandler: opts.MetricsHandler,
+	}
+	if a.metrics == nil {
+		a.metrics = metrics.Discard
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -138,6 +161,9 @@ func (a *API) routes() {
 	if a.ops[OpCallbackTRTC] && a.enf != nil {
 		a.mux.HandleFunc("POST /v1/callbacks/trtc", a.trtcCallback)
 		a.mux.Handle("/v1/callbacks/trtc", methodNotAllowed(a, http.MethodPost))
+	}
+	if a.metricsPageHandler != nil {
+		a.mux.HandleFunc("GET /debug/metrics", a.metricsPage)
 	}
 	a.mux.HandleFunc("GET /healthz", a.health)
 	a.mux.Handle("/healthz", methodNotAllowed(a, "GET, HEAD"))
@@ -190,9 +216,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// since is the elapsed time in milliseconds for logs.
-func since(start time.Time) float64 {
-	return float64(time.Since(start).Microseconds()) / 1000
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/audit"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
@@ -27,6 +28,10 @@ type exchange struct {
 	status int
 	code   string
 	trace  service.Trace
+	// issued lists the kinds of the credentials the response carries (at
+	// most two), without allocating.
+	issued  [2]string
+	nIssued int
 }
 
 type exchangeKey struct{}
@@ -71,6 +76,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := WithRequestID(r.Context(), x.id)
 	ctx = service.WithTrace(ctx, &x.trace)
 	ctx = context.WithValue(ctx, exchangeKey{}, x)
+	if a.audit != nil {
+		ctx = audit.NewContext(ctx, a.audit, x.id)
+	}
 	r = r.WithContext(ctx)
 	sw := &statusWriter{ResponseWriter: w}
 	h := sw.Header()
@@ -90,7 +98,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if x.status == 0 {
 			x.status = sw.status
 		}
-		a.logLine(ctx, "http", x, start)
+		elapsed := time.Since(start)
+		a.logLine(ctx, "http", x, elapsed)
+		a.observe(x, elapsed)
 	}()
 	if a.local && !fromLoopback(r) {
 		a.writeError(sw, r, service.NewError(service.CodeForbidden, "the local server answers only requests from and addressed to localhost"))
@@ -202,7 +212,9 @@ func (a *API) opHandler(op string) http.Handler {
 			a.writeError(w, r, e)
 			return
 		}
-		setLimitHeaders(w.Header(), exchangeFrom(ctx).trace.Limit)
+		x := exchangeFrom(ctx)
+		a.issued(ctx, x, resp)
+		setLimitHeaders(w.Header(), x.trace.Limit)
 		writeJSON(w, http.StatusOK, resp)
 	})
 }
@@ -311,7 +323,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // logLine writes the access line of one request or action. It carries no
 // credential, no body and no client-chosen text except the request ID.
-func (a *API) logLine(ctx context.Context, transport string, x *exchange, start time.Time) {
+func (a *API) logLine(ctx context.Context, transport string, x *exchange, elapsed time.Duration) {
 	level := slog.LevelInfo
 	switch {
 	case x.status == http.StatusServiceUnavailable:
@@ -332,7 +344,7 @@ func (a *API) logLine(ctx context.Context, transport string, x *exchange, start 
 		slog.String("op", x.op),
 		slog.String("outcome", outcome),
 		slog.Int("status", x.status),
-		slog.Float64("durationMs", since(start)),
+		slog.Float64("durationMs", float64(elapsed.Microseconds())/1000),
 	)
 	if x.trace.UserID != "" {
 		attrs = append(attrs, slog.String("userID", x.trace.UserID), slog.String("provider", x.trace.Provider))

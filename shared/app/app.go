@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -21,10 +22,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/audit"
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/config"
 	"github.com/callsign-dev/callsign/shared/enforce"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/metrics"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/service"
@@ -64,6 +67,9 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MetricsOut receives the metric lines on Lambda and SCF; nil means
+	// stdout. (The audit trail goes through Logger's handler.)
+	MetricsOut io.Writer
 }
 
 // NewLogger returns the JSON logger every binary uses.
@@ -92,11 +98,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	// give a logger without it.
 	log := opts.Logger.With("platform", opts.Platform)
 
+	obs := newObserver(cfg.Stage, opts, opts.MetricsOut)
+	trail := audit.New(log.Handler(), opts.Now)
+
 	src, err := secretSource(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	secrets := secret.NewCache(src, secret.CacheOptions{
+	secrets := secret.NewCache(obs.source(src), secret.CacheOptions{
 		TTL:    cfg.SecretCacheTTL,
 		Now:    opts.Now,
 		Logger: log,
@@ -114,7 +123,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStores(ctx, cfg, opts)
+	st, err := newStores(ctx, cfg, opts, obs)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +179,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	enf, err := newEnforcer(cfg, opts, st, secrets)
+	enf, err := newEnforcer(cfg, opts, st, secrets, obs.rec)
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +193,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		// The dev verifier trusts a header naming the user: answer only
 		// loopback peers that name a loopback host, whatever the binary
 		// (callsign serve or a function run locally) and listen address.
-		LoopbackOnly: cfg.HasVerifier(identity.ProviderDev),
-		Enforcer:     enf,
+		LoopbackOnly:   cfg.HasVerifier(identity.ProviderDev),
+		Enforcer:       enf,
+		Metrics:        obs.rec,
+		Audit:          trail,
+		MetricsHandler: obs.page,
 	}), nil
 }
 
@@ -196,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 // credentials on SCF, or the developer's keys with the env source. Removals
 // are paced per action by the shared limiter, so the pace holds across
 // instances.
-func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source) (*enforce.Enforcer, error) {
+func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source, rec metrics.Recorder) (*enforce.Enforcer, error) {
 	getenv := opts.Getenv
 	client, err := trtcapi.New(trtcapi.Options{
 		Region:   cfg.TRTCRegion,
@@ -228,6 +240,7 @@ func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Sour
 		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
 		ServiceUsers: cfg.CallServiceUsers,
 		Logger:       opts.Logger,
+		Metrics:      rec,
 		Now:          opts.Now,
 		ActiveTTL:    cfg.PrivateMapKeyTTL,
 	})
@@ -394,7 +407,9 @@ type stores struct {
 	calls   callrecord.Store
 }
 
-func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, error) {
+// newStores builds the limiter and the call records of cfg.Limiter; calls
+// to a shared store are timed by obs (the memory limiter is not one).
+func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observer) (stores, error) {
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: opts.Now})
 	var (
 		limiter ratelimit.Limiter
@@ -429,15 +444,17 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 	if err != nil {
 		return stores{}, fmt.Errorf("app: %s_LIMITER_FAILURE: %w", config.Prefix, err)
 	}
+	resilient := ratelimit.NewResilient(obs.limiter(limiter), ratelimit.ResilientOptions{
+		Timeout: cfg.StoreTimeout(),
+		Mode:    mode,
+		Local:   local,
+		Logger:  opts.Logger,
+		Now:     opts.Now,
+	})
+	obs.resilient.Store(resilient)
 	return stores{
-		limiter: ratelimit.NewResilient(limiter, ratelimit.ResilientOptions{
-			Timeout: cfg.StoreTimeout(),
-			Mode:    mode,
-			Local:   local,
-			Logger:  opts.Logger,
-			Now:     opts.Now,
-		}),
-		calls: callrecord.WithTimeout(calls, callStoreTimeout),
+		limiter: resilient,
+		calls:   obs.calls(callrecord.WithTimeout(calls, callStoreTimeout)),
 	}, nil
 }
 

@@ -101,12 +101,14 @@ func TestRedactionOverFullRequestPath(t *testing.T) {
 		"CALLSIGN_USER_ID_MODE":        "raw",
 		"CALLSIGN_USER_ID_PREFIX":      "wx_",
 		"CALLSIGN_LOG_LEVEL":           "debug",
+		"CALLSIGN_TRTC_CALLBACK_KEY":   testCallbackKey,
 	})
-	var logs testlog.Buffer
+	var logs, figures testlog.Buffer
 	logger := logs.JSONLogger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger})
+	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLambda, Logger: logger, MetricsOut: &figures,
+		Getenv: func(k string) string { return map[string]string{"AWS_LAMBDA_FUNCTION_NAME": "callsign-dev-usersig"}[k] }})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -162,12 +164,27 @@ func TestRedactionOverFullRequestPath(t *testing.T) {
 	bodies = append(bodies, raw)
 	_, _, raw = post(t, a, "/v1/session", "", `{"code":"bad-code"}`)
 	bodies = append(bodies, raw)
+	// A stranger enters the call's room (audit mode: a verdict), and a
+	// callback with a wrong Sign is refused.
+	room := call["roomID"].(map[string]any)["str"].(string)
+	if rec := signedEnter(a, room, "mallory", 1764777600000); rec.Code != 200 {
+		t.Fatalf("callback: %d %s", rec.Code, rec.Body)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/v1/callbacks/trtc", strings.NewReader(`{"EventGroupId":1}`))
+	req.Header.Set("Sign", "bm90IGEgc2lnbmF0dXJl")
+	req.Header.Set("SdkAppId", "1400000000")
+	bad := httptest.NewRecorder()
+	if a.ServeHTTP(bad, req); bad.Code != 401 {
+		t.Fatalf("bad Sign: %d", bad.Code)
+	}
 
-	logText := logs.String()
+	checkFigures(t, figures.String())
+	checkTrail(t, logs.String())
+	logText := logs.String() + figures.String()
 	if !strings.Contains(logText, "wx_oOPENID-alice") {
 		t.Fatalf("logs do not name the verified user:\n%s", logText)
 	}
-	secrets := []string{testKey, testAppSecret, testTokenKey, "SESSION-KEY-must-not-leak", "good-code"}
+	secrets := []string{testKey, testAppSecret, testTokenKey, "SESSION-KEY-must-not-leak", "good-code", testCallbackKey}
 	for _, s := range secrets {
 		if strings.Contains(logText, s) {
 			t.Errorf("a log line contains the secret %q", s)

@@ -17,7 +17,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/audit"
 	"github.com/callsign-dev/callsign/shared/callrecord"
+	"github.com/callsign-dev/callsign/shared/metrics"
 	"github.com/callsign-dev/callsign/shared/secret"
 	"github.com/callsign-dev/callsign/shared/trtcapi"
 	"github.com/callsign-dev/callsign/shared/trtcevent"
@@ -94,6 +96,10 @@ type Options struct {
 	ServiceUsers []string
 	// Logger receives verdicts and failures; nil discards.
 	Logger *slog.Logger
+	// Metrics counts verdicts and removals; nil discards. Verdicts and
+	// removals are also written to the audit trail of the callback's
+	// context (audit.Record).
+	Metrics metrics.Recorder
 	// Now is the clock for record times; nil means time.Now.
 	Now func() time.Time
 	// Sleep waits between removal attempts; nil means a timer.
@@ -114,6 +120,7 @@ type Enforcer struct {
 	unknown   UnknownRoom
 	service   map[string]bool
 	log       *slog.Logger
+	metrics   metrics.Recorder
 	now       func() time.Time
 	sleep     func(ctx context.Context, d time.Duration) error
 	budget    time.Duration
@@ -126,7 +133,7 @@ type Enforcer struct {
 func New(opts Options) (*Enforcer, error) {
 	e := &Enforcer{
 		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover,
-		mode: opts.Mode, unknown: opts.UnknownRoom, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
+		mode: opts.Mode, unknown: opts.UnknownRoom, log: opts.Logger, metrics: opts.Metrics, now: opts.Now, sleep: opts.Sleep,
 		budget: opts.Budget, attempts: opts.Attempts, backoff: opts.Backoff, activeTTL: opts.ActiveTTL,
 		service: make(map[string]bool, len(opts.ServiceUsers)),
 	}
@@ -161,6 +168,9 @@ func New(opts Options) (*Enforcer, error) {
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.metrics == nil {
+		e.metrics = metrics.Discard
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -208,6 +218,18 @@ var (
 	// Tencent retries, and the retry is handled afresh.
 	ErrUnavailable = errors.New("enforce: temporarily unable to handle the callback")
 )
+
+// OpCallback is the operation the enforcer's figures are recorded under
+// (the API's callback.trtc).
+const OpCallback = "callback.trtc"
+
+// removalOutcome is the Removals outcome of a successful action.
+func removalOutcome(action string) string {
+	if action == audit.ActionDismiss {
+		return "dismissed"
+	}
+	return "removed"
+}
 
 // Verdicts, as logged.
 const (
@@ -304,6 +326,9 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 	case rec.State == callrecord.StateEnded && ev.EventMsTs >= rec.EndedAtMs:
 		verdict = verdictCallEnded
 	}
+	if e.mode != ModeOff {
+		e.metrics.Count(OpCallback, verdict, metrics.CallbackVerdicts, 1)
+	}
 	if verdict == verdictMember {
 		return e.update(ctx, room, func(r *callrecord.Record) error {
 			if r.State == callrecord.StateEnded {
@@ -329,11 +354,14 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 	}
 	attrs := []slog.Attr{slog.String("verdict", verdict), slog.String("callID", rec.CallID),
 		slog.String("room", room.String()), slog.String("userID", ev.UserID), slog.Int64("eventMsTs", ev.EventMsTs)}
+	judged := audit.Event{Action: audit.ActionVerdict, Verdict: verdict, Mode: string(e.mode), CallID: rec.CallID, Room: room.String(), UserID: ev.UserID}
+	audit.Record(ctx, judged)
 	if e.mode == ModeAudit {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: would remove user (audit)", attrs...)
 		return nil
 	}
-	return e.once(ctx, "remove:"+ev.Key(), "removed the user", attrs, func(ctx context.Context) error {
+	judged.Action = audit.ActionRemove
+	return e.once(ctx, "remove:"+ev.Key(), "removed the user", judged, attrs, func(ctx context.Context) error {
 		return e.remover.RemoveUsers(ctx, sdkAppID, trtcapi.Room{Str: room.Str, Num: room.Num}, []string{ev.UserID})
 	})
 }
@@ -345,11 +373,15 @@ func (e *Enforcer) unknownRoom(ctx context.Context, sdkAppID uint32, room callre
 	}
 	attrs := []slog.Attr{slog.String("verdict", verdictUnknown), slog.String("room", room.String()),
 		slog.Int("eventType", ev.Type), slog.String("userID", ev.UserID)}
+	e.metrics.Count(OpCallback, verdictUnknown, metrics.CallbackVerdicts, 1)
+	judged := audit.Event{Action: audit.ActionVerdict, Verdict: verdictUnknown, Mode: string(e.mode), Room: room.String(), UserID: ev.UserID}
+	audit.Record(ctx, judged)
 	if e.mode == ModeAudit || e.unknown == UnknownAudit {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: room callsign did not allocate", attrs...)
 		return nil
 	}
-	return e.once(ctx, "dismiss:"+room.Key(), "dismissed the room", attrs, func(ctx context.Context) error {
+	judged.Action = audit.ActionDismiss
+	return e.once(ctx, "dismiss:"+room.Key(), "dismissed the room", judged, attrs, func(ctx context.Context) error {
 		return e.remover.DismissRoom(ctx, sdkAppID, trtcapi.Room{Str: room.Str, Num: room.Num})
 	})
 }
@@ -360,7 +392,11 @@ func (e *Enforcer) unknownRoom(ctx context.Context, sdkAppID uint32, room callre
 // the key for doneTTL, or releases it on failure so Tencent's next retry
 // tries again (the answer is then ErrUnavailable). A key someone else
 // holds means the work is done or under way: success.
-func (e *Enforcer) once(ctx context.Context, key, done string, attrs []slog.Attr, act func(context.Context) error) error {
+//
+// The action (ev.Action: remove or dismiss) is counted in Removals with
+// the outcome removed, dismissed or failed, and written to the audit trail
+// when it succeeded.
+func (e *Enforcer) once(ctx context.Context, key, done string, ev audit.Event, attrs []slog.Attr, act func(context.Context) error) error {
 	ok, err := e.store.Claim(ctx, key, claimLease)
 	if err != nil {
 		return fmt.Errorf("%w: claiming the event: %w", ErrUnavailable, err)
@@ -374,6 +410,8 @@ func (e *Enforcer) once(ctx context.Context, key, done string, attrs []slog.Attr
 		err = act(ctx)
 		if err == nil {
 			e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: "+done, append(attrs, slog.Int("attempt", attempt))...)
+			e.metrics.Count(OpCallback, removalOutcome(ev.Action), metrics.Removals, 1)
+			audit.Record(ctx, ev)
 			// The work is done; failing to extend the claim only risks a
 			// second, harmless removal on a late retry.
 			if xerr := e.store.Extend(context.WithoutCancel(ctx), key, doneTTL); xerr != nil {
@@ -391,6 +429,7 @@ func (e *Enforcer) once(ctx context.Context, key, done string, attrs []slog.Attr
 		}
 		wait *= 2
 	}
+	e.metrics.Count(OpCallback, "failed", metrics.Removals, 1)
 	if rerr := e.store.Release(context.WithoutCancel(ctx), key); rerr != nil {
 		e.log.LogAttrs(ctx, slog.LevelError, "call enforcement: releasing the event claim failed", slog.String("error", rerr.Error()))
 	}
