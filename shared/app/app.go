@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/ban"
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/config"
 	"github.com/callsign-dev/callsign/shared/enforce"
@@ -143,7 +143,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		ScreenShare:      cfg.ScreenShare,
 		TokenLeeway:      5 * time.Second,
 		Calls:            st.calls,
-		ReservedUserIDs:  append(slices.Clone(cfg.IMAdminIDs), cfg.CallServiceUsers...),
+		ReservedUserIDs:  reservedUserIDs(cfg),
+	}
+	// Operator controls (docs/operators.md): bans, the call policy.
+	bans := newBanChecker(cfg, opts, st)
+	so.Bans = bans
+	policy, err := newCallPolicy(cfg, opts, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if policy != nil {
+		so.Policy = policy
 	}
 	if cfg.WechatAppID != "" {
 		w, err := identity.NewWechat(identity.WechatOptions{
@@ -170,7 +180,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	enf, err := newEnforcer(cfg, opts, st, secrets)
+	enf, err := newEnforcer(cfg, opts, st, secrets, bans)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +206,36 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 // credentials on SCF, or the developer's keys with the env source. Removals
 // are paced per action by the shared limiter, so the pace holds across
 // instances.
-func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source) (*enforce.Enforcer, error) {
+func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source, bans *ban.Checker) (*enforce.Enforcer, error) {
+	client, err := newTRTCClient(cfg, opts, st, secrets)
+	if err != nil {
+		return nil, err
+	}
+	im, err := newIMClient(cfg, opts, secrets)
+	if err != nil {
+		return nil, err
+	}
+	enf, err := enforce.New(enforce.Options{
+		Store:        st.calls,
+		Secrets:      secrets,
+		Remover:      client,
+		Calls:        im,
+		Banned:       bans.Banned,
+		Mode:         enforce.Mode(cfg.CallEnforcement),
+		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
+		ServiceUsers: cfg.CallServiceUsers,
+		Logger:       opts.Logger,
+		Now:          opts.Now,
+		ActiveTTL:    cfg.PrivateMapKeyTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return enf, nil
+}
+
+// newTRTCClient builds the TRTC cloud API client (room removals).
+func newTRTCClient(cfg config.Config, opts Options, st stores, secrets secret.Source) (*trtcapi.Client, error) {
 	getenv := opts.Getenv
 	client, err := trtcapi.New(trtcapi.Options{
 		Region:   cfg.TRTCRegion,
@@ -220,21 +259,7 @@ func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Sour
 	if err != nil {
 		return nil, fmt.Errorf("app: %s_TRTC_API_ENDPOINT: %w", config.Prefix, err)
 	}
-	enf, err := enforce.New(enforce.Options{
-		Store:        st.calls,
-		Secrets:      secrets,
-		Remover:      client,
-		Mode:         enforce.Mode(cfg.CallEnforcement),
-		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
-		ServiceUsers: cfg.CallServiceUsers,
-		Logger:       opts.Logger,
-		Now:          opts.Now,
-		ActiveTTL:    cfg.PrivateMapKeyTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
-	}
-	return enf, nil
+	return client, nil
 }
 
 // SelfTest signs one UserSig with s and verifies it, proving the key and
@@ -261,6 +286,7 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 			WeChatAppSecret:   cfg.WechatAppSecret,
 			TokenKey:          cfg.TokenKey,
 			TRTCCallbackKey:   cfg.TRTCCallbackKey,
+			CallPolicyKey:     cfg.CallPolicyKey,
 		}
 		if s.SecretKey == "" {
 			if cfg.Stage != "local" || opts.Platform != PlatformLocal {
@@ -387,11 +413,12 @@ func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity
 	return identity.Chain(chain...), nil
 }
 
-// stores are the shared-store clients of one instance: the rate limiter
-// and the call records live in the same store (CALLSIGN_LIMITER).
+// stores are the shared-store clients of one instance: the rate limiter,
+// the call records and the bans live in the same store (CALLSIGN_LIMITER).
 type stores struct {
 	limiter ratelimit.Limiter
 	calls   callrecord.Store
+	bans    ban.Store
 }
 
 func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, error) {
@@ -399,10 +426,11 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 	var (
 		limiter ratelimit.Limiter
 		calls   callrecord.Store
+		bans    ban.Store
 	)
 	switch cfg.Limiter {
 	case "memory":
-		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now})}, nil
+		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now}), bans: ban.NewMemory(opts.Now)}, nil
 	case "redis":
 		client, err := ratelimit.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -410,6 +438,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 		}
 		limiter = ratelimit.NewRedis(client, cfg.KeyPrefix())
 		calls = callrecord.NewRedis(client, cfg.KeyPrefix(), opts.Now)
+		bans = ban.NewRedis(client, cfg.KeyPrefix(), opts.Now)
 	case "dynamodb":
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -422,6 +451,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 		})
 		limiter = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
 		calls = callrecord.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
+		bans = ban.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
 	default:
 		return stores{}, fmt.Errorf("app: unknown limiter %q", cfg.Limiter)
 	}
@@ -438,6 +468,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options) (stores, er
 			Now:     opts.Now,
 		}),
 		calls: callrecord.WithTimeout(calls, callStoreTimeout),
+		bans:  bans,
 	}, nil
 }
 

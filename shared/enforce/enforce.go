@@ -84,6 +84,12 @@ type Options struct {
 	Secrets secret.Source
 	// Remover removes users; required with ModeEnforce.
 	Remover Remover
+	// Calls confirms and ends TUICallKit calls (HandleCall); nil leaves
+	// those callbacks unanswered by action.
+	Calls CallEngine
+	// Banned reports whether a user is banned (HandleCall ends a banned
+	// caller's calls); nil bans no one.
+	Banned func(ctx context.Context, userID string) (bool, error)
 	// Mode is off, audit (default) or enforce.
 	Mode Mode
 	// UnknownRoom is ignore (default), audit or dismiss.
@@ -110,6 +116,8 @@ type Enforcer struct {
 	store     callrecord.Store
 	secrets   secret.Source
 	remover   Remover
+	calls     CallEngine
+	banned    func(ctx context.Context, userID string) (bool, error)
 	mode      Mode
 	unknown   UnknownRoom
 	service   map[string]bool
@@ -125,7 +133,7 @@ type Enforcer struct {
 // New validates opts and returns an Enforcer.
 func New(opts Options) (*Enforcer, error) {
 	e := &Enforcer{
-		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover,
+		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover, calls: opts.Calls, banned: opts.Banned,
 		mode: opts.Mode, unknown: opts.UnknownRoom, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
 		budget: opts.Budget, attempts: opts.Attempts, backoff: opts.Backoff, activeTTL: opts.ActiveTTL,
 		service: make(map[string]bool, len(opts.ServiceUsers)),

@@ -28,6 +28,7 @@ const (
 	fieldTRTCCallbackKey       = "trtcCallbackKey"
 	fieldTencentCloudSecretID  = "tencentCloudSecretId"
 	fieldTencentCloudSecretKey = "tencentCloudSecretKey"
+	fieldCallPolicyKey         = "callPolicyKey"
 )
 
 // MaxCallbackKeyLen is the longest TRTC callback key the console accepts.
@@ -35,11 +36,11 @@ const MaxCallbackKeyLen = 32
 
 // allowedFields lists the JSON field names for error messages.
 const allowedFields = fieldSDKAppID + ", " + fieldSecretKey + ", " + fieldPreviousSecretKey + ", " + fieldWeChatAppSecret + ", " + fieldTokenKey +
-	", " + fieldTRTCCallbackKey + ", " + fieldTencentCloudSecretID + ", " + fieldTencentCloudSecretKey
+	", " + fieldTRTCCallbackKey + ", " + fieldTencentCloudSecretID + ", " + fieldTencentCloudSecretKey + ", " + fieldCallPolicyKey
 
 // knownFields lists every JSON field name.
 var knownFields = [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecretKey, fieldWeChatAppSecret, fieldTokenKey,
-	fieldTRTCCallbackKey, fieldTencentCloudSecretID, fieldTencentCloudSecretKey}
+	fieldTRTCCallbackKey, fieldTencentCloudSecretID, fieldTencentCloudSecretKey, fieldCallPolicyKey}
 
 // Parse turns a stored value into a Secret. The value is either
 //
@@ -47,7 +48,8 @@ var knownFields = [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecret
 //   - a JSON object {"sdkAppID": 1400000000, "secretKey": "...",
 //     "previousSecretKey": "...", "wechatAppSecret": "...", "tokenKey": "...",
 //     "trtcCallbackKey": "...", "tencentCloudSecretId": "...",
-//     "tencentCloudSecretKey": "..."} where only secretKey is required.
+//     "tencentCloudSecretKey": "...", "callPolicyKey": "..."} where only
+//     secretKey is required.
 //
 // Rules, chosen to catch configuration mistakes early:
 //   - field names are case-sensitive; unknown and duplicate fields are
@@ -189,6 +191,8 @@ func parseJSON(v string) (Secret, error) {
 			s.TencentCloudSecretID = text
 		case fieldTencentCloudSecretKey:
 			s.TencentCloudSecretKey = text
+		case fieldCallPolicyKey:
+			s.CallPolicyKey = text
 		}
 	}
 	if _, err := dec.Token(); err != nil { // '}'

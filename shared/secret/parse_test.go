@@ -59,7 +59,7 @@ func TestParse(t *testing.T) {
 		{name: "JSON missing secretKey", value: `{"sdkAppID":1400000000,"tokenKey":"` + testTokenKey + `"}`, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON null secretKey", value: `{"secretKey":null}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON empty object", value: `{}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
-		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey, trtcCallbackKey, tencentCloudSecretId, tencentCloudSecretKey)"},
+		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey, trtcCallbackKey, tencentCloudSecretId, tencentCloudSecretKey, callPolicyKey)"},
 		{
 			name:  "JSON enforcement fields",
 			value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"` + testCallbackKey + `","tencentCloudSecretId":"` + testCloudID + `","tencentCloudSecretKey":"` + testCloudKey + `"}`,
@@ -121,7 +121,7 @@ func fieldsOf(s Secret) []any {
 // assertNoSecrets fails if text contains any of the test secret values.
 func assertNoSecrets(t *testing.T, text string) {
 	t.Helper()
-	for _, v := range []string{testKey, testPrevKey, testWeChat, testTokenKey, testKey[:16], testKey[len(testKey)-16:]} {
+	for _, v := range []string{testKey, testPrevKey, testWeChat, testTokenKey, "callPolicyKeyForRedactionTest0001", testKey[:16], testKey[len(testKey)-16:]} {
 		if strings.Contains(text, v) {
 			t.Fatalf("text contains a secret value: %q", text)
 		}
