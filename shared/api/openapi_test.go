@@ -39,7 +39,9 @@ func (bannedAll) Lookup(context.Context, string) (ban.Entry, bool, error) {
 // refuseAll is a call policy that refuses every call.
 type refuseAll struct{}
 
-func (refuseAll) Allow(context.Context, string, []string, string, string) (bool, error) { return false, nil }
+func (refuseAll) Allow(context.Context, string, []string, string, string) (bool, error) {
+	return false, nil
+}
 
 // loadSpec loads and validates openapi.yaml (next to this file) and builds
 // a router over it.
