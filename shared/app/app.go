@@ -48,7 +48,8 @@ const DevSDKAppID = 1400000000
 // Options are the per-binary choices that are not configuration.
 type Options struct {
 	// Operations limits the API to these operations ("usersig",
-	// "call.create", "call.join", "session", "callback.trtc"); nil serves
+	// "call.create", "call.join", "session", "callback.trtc",
+	// "callback.call"); nil serves
 	// all of them.
 	Operations []string
 	// Platform is where the instance runs: PlatformLocal, PlatformLambda,

@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -148,5 +149,26 @@ func TestHandleCallRefusals(t *testing.T) {
 	}
 	if got := fake.requests(); len(got) != 0 {
 		t.Fatalf("requests were made: %v", got)
+	}
+}
+
+// TestBannedMemberRemoved: a banned caller or invitee who enters the
+// call's room (with a UserSig issued before the ban) is removed.
+func TestBannedMemberRemoved(t *testing.T) {
+	const t0 = int64(1764777600000)
+	str := `"` + room + `"`
+	h := newHarness(t, setup{})
+	h.call(t, callrecord.Room{Str: room})
+	h.e.banned = func(_ context.Context, u string) (bool, error) { return u == "wx_callee02", nil }
+	for _, ev := range []Callback{event(103, str, "wx_caller01", t0), event(103, str, "wx_callee02", t0+10)} {
+		if err := h.e.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := removed(h.fake.Calls()); fmt.Sprint(got) != "[RemoveUserByStrRoomId:"+room+":wx_callee02]" {
+		t.Fatalf("removals = %v", got)
+	}
+	if !strings.Contains(h.logs.String(), `"verdict":"user_banned"`) {
+		t.Fatalf("no user_banned verdict logged:\n%s", h.logs.String())
 	}
 }

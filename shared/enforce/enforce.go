@@ -223,6 +223,7 @@ const (
 	verdictNotInvited = "not_invited"
 	verdictCallEnded  = "call_ended"
 	verdictUnknown    = "unknown_room"
+	verdictBanned     = "user_banned"
 )
 
 // Handle verifies and handles one callback. nil means "answer 200
@@ -311,6 +312,15 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 		verdict = verdictNotInvited
 	case rec.State == callrecord.StateEnded && ev.EventMsTs >= rec.EndedAtMs:
 		verdict = verdictCallEnded
+	case e.banned != nil:
+		// A banned member may still hold a UserSig issued before the ban.
+		banned, err := e.banned(ctx, ev.UserID)
+		if err != nil {
+			return fmt.Errorf("%w: ban lookup: %w", ErrUnavailable, err)
+		}
+		if banned {
+			verdict = verdictBanned
+		}
 	}
 	if verdict == verdictMember {
 		return e.update(ctx, room, func(r *callrecord.Record) error {
