@@ -7,7 +7,9 @@
 // Records live in the same shared store as the rate limits (Memory, Redis
 // or DynamoDB) and expire on their own at Record.ExpiresAt. A Store also
 // offers short-lived claims (Claim, Extend, Release), which the callback
-// handler uses to act exactly once per Tencent event across instances.
+// handler uses to act exactly once per Tencent event across instances, and
+// a per-user index of call rooms (AddUserRoom, UserRooms), which an
+// operator's ban uses to remove the user from every active call.
 package callrecord
 
 import (
