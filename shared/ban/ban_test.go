@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
+	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
 	"github.com/redis/go-redis/v9"
 )
@@ -180,9 +182,20 @@ func TestCheckerCache(t *testing.T) {
 		t.Fatalf("after the cache lifetime: banned %v after %d lookups", banned, fs.gets)
 	}
 	fs.fail = true
-	c.Advance(DefaultCacheTTL)
-	if banned, err := ch.Banned(ctx, "mallory"); !banned || err != nil {
-		t.Fatalf("store down, open: banned %v, %v; want the last known state", banned, err)
+	logs := &testlog.Buffer{}
+	ch.log = logs.JSONLogger()
+	for range 3 {
+		c.Advance(DefaultCacheTTL)
+		if banned, err := ch.Banned(ctx, "mallory"); !banned || err != nil {
+			t.Fatalf("store down, open: banned %v, %v; want the last known state", banned, err)
+		}
+	}
+	c.Advance(logInterval)
+	if _, err := ch.Banned(ctx, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(logs.String(), `"msg":"ban lookup failed; using the last known state"`); got != 2 || !strings.Contains(logs.String(), `"failures":3`) {
+		t.Fatalf("outage logged %d times, want 2 (the second counting 3 failures):\n%s", got, logs.String())
 	}
 	closed := NewChecker(fs, CheckerOptions{Now: c.Now, FailClosed: true})
 	if _, _, err := closed.Lookup(ctx, "mallory"); err == nil {

@@ -47,9 +47,14 @@ type Checker struct {
 	now        func() time.Time
 	log        *slog.Logger
 
-	mu    sync.Mutex
-	cache map[string]cached
+	mu         sync.Mutex
+	cache      map[string]cached
+	lastLog    time.Time
+	suppressed int
 }
+
+// logInterval throttles the log line of failed lookups during an outage.
+const logInterval = 10 * time.Second
 
 type cached struct {
 	e     Entry
@@ -95,7 +100,7 @@ func (c *Checker) Lookup(ctx context.Context, userID string) (Entry, bool, error
 		if c.failClosed {
 			return Entry{}, false, err
 		}
-		c.log.LogAttrs(ctx, slog.LevelError, "ban lookup failed; using the last known state", slog.String("error", err.Error()))
+		c.logFailure(ctx, now, err)
 		return hit.e, hit.ok, nil
 	}
 	c.mu.Lock()
@@ -118,4 +123,20 @@ func (c *Checker) Lookup(ctx context.Context, userID string) (Entry, bool, error
 func (c *Checker) Banned(ctx context.Context, userID string) (bool, error) {
 	e, ok, err := c.Lookup(ctx, userID)
 	return ok && e.Active(c.now()), err
+}
+
+// logFailure logs a failed lookup at most once per logInterval, with the
+// number of failures since the previous line.
+func (c *Checker) logFailure(ctx context.Context, now time.Time, err error) {
+	c.mu.Lock()
+	c.suppressed++
+	if !c.lastLog.IsZero() && now.Sub(c.lastLog) < logInterval {
+		c.mu.Unlock()
+		return
+	}
+	n := c.suppressed
+	c.lastLog, c.suppressed = now, 0
+	c.mu.Unlock()
+	c.log.LogAttrs(ctx, slog.LevelError, "ban lookup failed; using the last known state",
+		slog.Int("failures", n), slog.String("error", err.Error()))
 }
