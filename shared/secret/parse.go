@@ -118,7 +118,8 @@ func (s Secret) Validate() error {
 
 // validateEnforcement checks the call-enforcement fields: a callback key
 // of at most MaxCallbackKeyLen letters and digits (the TRTC console's
-// rule), and a Cloud API key pair given whole or not at all.
+// rule), a Cloud API key pair given whole or not at all, and a call-policy
+// key of at least token.MinKeyBytes bytes when set.
 func (s Secret) validateEnforcement() error {
 	if len(s.TRTCCallbackKey) > MaxCallbackKeyLen {
 		return invalid(fmt.Sprintf("%s is longer than %d characters", fieldTRTCCallbackKey, MaxCallbackKeyLen))
@@ -130,6 +131,10 @@ func (s Secret) validateEnforcement() error {
 	}
 	if (s.TencentCloudSecretID == "") != (s.TencentCloudSecretKey == "") {
 		return invalid(fmt.Sprintf("set both %s and %s, or neither", fieldTencentCloudSecretID, fieldTencentCloudSecretKey))
+	}
+	if s.CallPolicyKey != "" && len(s.CallPolicyKey) < token.MinKeyBytes {
+		// A short key lets anyone forge the call-policy requests.
+		return invalid(fmt.Sprintf("%s must be at least %d bytes", fieldCallPolicyKey, token.MinKeyBytes))
 	}
 	return nil
 }
