@@ -137,7 +137,7 @@ func checkObservability(t *testing.T, stage string, tpl template, fnByID map[str
 	if !jsonEqual(p["DefaultRouteSettings"], throttle(c.API)) {
 		t.Errorf("DefaultRouteSettings = %v, want %v", p["DefaultRouteSettings"], throttle(c.API))
 	}
-	wantRoutes := map[string]any{"POST /v1/session": throttle(c.Session), "POST /v1/callbacks/trtc": throttle(c.Callback)}
+	wantRoutes := map[string]any{"POST /v1/session": throttle(c.Session), "POST /v1/callbacks/trtc": throttle(c.Callback), "POST /v1/callbacks/call": throttle(c.Callback)}
 	if !jsonEqual(p["RouteSettings"], wantRoutes) {
 		t.Errorf("RouteSettings = %v, want %v", p["RouteSettings"], wantRoutes)
 	}

@@ -248,6 +248,7 @@ func checkRoutes(t *testing.T, tpl template, fnByID map[string]string) {
 		"POST /v1/session":        "session",
 		"OPTIONS /v1/session":     "session",
 		"POST /v1/callbacks/trtc": "callbacks",
+		"POST /v1/callbacks/call": "callbacks",
 	}
 	got := map[string]string{}
 	for id, r := range tpl.ofType("AWS::ApiGatewayV2::Route") {

@@ -200,7 +200,7 @@ func TestWebFunctionConfig(t *testing.T) {
 			wantEnv["CALLSIGN_VERIFIERS"] = "session"
 			wantEnv["CALLSIGN_HTTP_ADDR"] = "0.0.0.0:9000"
 			wantEnv["CALLSIGN_ALLOWED_ORIGINS"] = stagePolicies[stage].AllowedOrigins
-			// The Web function serves POST /v1/callbacks/trtc.
+			// The Web function serves POST /v1/callbacks/trtc and /v1/callbacks/call.
 			wantEnv["CALLSIGN_CALL_ENFORCEMENT"] = stagePolicies[stage].CallEnforcement
 			wantEnv["CALLSIGN_TRTC_REGION"] = "ap-guangzhou"
 			if !reflect.DeepEqual(env, wantEnv) {

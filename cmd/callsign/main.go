@@ -5,6 +5,12 @@
 //	callsign pmk     --sdkappid N --user U --ttl SECONDS [--now UNIX] (--room N | --str-room S) --privileges P
 //	callsign inspect [--json] [--now UNIX] TICKET|-
 //	callsign verify  --sdkappid N --user U [--now UNIX] [--pmk [--room N | --str-room S] [--privileges P]] TICKET|-
+//	callsign ban     --user U [--for 24h] [--reason TEXT]
+//	callsign unban   --user U
+//	callsign admin-usersig [--ttl 1h]
+//
+// ban, unban and admin-usersig read the stage's CALLSIGN_* configuration
+// (secret source, shared store) like the functions do; see docs/operators.md.
 //
 // The secret key is read from CALLSIGN_SECRET_KEY or, when that is unset or
 // empty, from the first line of standard input; never from a flag, so it

@@ -28,6 +28,9 @@ const (
 	// OpCallbackTRTC is POST /v1/callbacks/trtc (HTTP only): TRTC room
 	// event callbacks, served when Options.Enforcer is set.
 	OpCallbackTRTC = enforce.OpCallback
+	// OpCallbackCall is POST /v1/callbacks/call (HTTP only): TUICallKit
+	// Call.* callbacks, served when Options.Enforcer is set.
+	OpCallbackCall = enforce.OpCallCallback
 )
 
 // DefaultMaxBodyBytes is the default request body limit (16 KiB).
@@ -35,7 +38,7 @@ const DefaultMaxBodyBytes = 16 << 10
 
 // Operations returns every operation name the API serves, in a fixed order.
 func Operations() []string {
-	return []string{OpUserSig, OpCallCreate, OpCallJoin, OpSession, OpCallbackTRTC}
+	return []string{OpUserSig, OpCallCreate, OpCallJoin, OpSession, OpCallbackTRTC, OpCallbackCall}
 }
 
 // Options configures New.
@@ -63,8 +66,8 @@ type Options struct {
 	// listener on a public interface nor a web page using DNS rebinding
 	// from the developer's browser can use the header that names the user.
 	LoopbackOnly bool
-	// Enforcer handles POST /v1/callbacks/trtc; nil leaves the route
-	// unserved (404).
+	// Enforcer handles POST /v1/callbacks/trtc and /v1/callbacks/call;
+	// nil leaves the routes unserved (404).
 	Enforcer *enforce.Enforcer
 	// Metrics receives the figures of every request (requests, latency,
 	// errors, rate-limit denials, credentials issued) and is flushed at
@@ -164,6 +167,10 @@ func (a *API) routes() {
 	}
 	if a.metricsPageHandler != nil {
 		a.mux.HandleFunc("GET /debug/metrics", a.metricsPage)
+	}
+	if a.ops[OpCallbackCall] && a.enf != nil {
+		a.mux.HandleFunc("POST /v1/callbacks/call", a.callCallback)
+		a.mux.Handle("/v1/callbacks/call", methodNotAllowed(a, http.MethodPost))
 	}
 	a.mux.HandleFunc("GET /healthz", a.health)
 	a.mux.Handle("/healthz", methodNotAllowed(a, "GET, HEAD"))

@@ -47,3 +47,34 @@ func (a *API) trtcCallback(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, service.NewError(service.CodeUnavailable, "callback could not be handled; retry later"))
 	}
 }
+
+// callCallback serves POST /v1/callbacks/call: a TUICallKit Call.*
+// callback (query SdkAppid, CallbackCommand, ...). It carries no
+// signature; the Enforcer confirms the call with Tencent before acting.
+// The answer is {"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}; a
+// foreign SdkAppid is 401, a body that is not JSON 400, a failure 503.
+func (a *API) callCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	exchangeFrom(ctx).op = OpCallbackCall
+	body, e := a.readBodyLimit(w, r, trtcevent.MaxBodyBytes)
+	if e != nil {
+		a.writeError(w, r, e)
+		return
+	}
+	err := a.enf.HandleCall(ctx, enforce.CallCallback{SDKAppID: r.URL.Query().Get("SdkAppid"), Body: body})
+	switch {
+	case err == nil:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(enforce.CallAck)
+	case errors.Is(err, enforce.ErrUnauthenticated):
+		a.log.LogAttrs(ctx, slog.LevelWarn, "TUICallKit callback refused", slog.String("reason", err.Error()))
+		a.writeError(w, r, service.NewError(service.CodeUnauthenticated, "callback is not for this application"))
+	case errors.Is(err, enforce.ErrInvalid):
+		a.log.LogAttrs(ctx, slog.LevelWarn, "TUICallKit callback invalid", slog.String("reason", err.Error()))
+		a.writeError(w, r, service.NewError(service.CodeInvalidRequest, "invalid callback body"))
+	default:
+		a.log.LogAttrs(ctx, slog.LevelError, "TUICallKit callback failed", slog.String("error", err.Error()))
+		a.writeError(w, r, service.NewError(service.CodeUnavailable, "callback could not be handled; retry later"))
+	}
+}

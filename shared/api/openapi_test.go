@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/api"
+	"github.com/callsign-dev/callsign/shared/ban"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/service"
 	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
@@ -26,6 +27,20 @@ type forbiddenVerifier struct{}
 
 func (forbiddenVerifier) Verify(context.Context, identity.Credentials) (identity.Identity, error) {
 	return identity.Identity{}, fmt.Errorf("test: %w", identity.ErrForbidden)
+}
+
+// bannedAll bans every user.
+type bannedAll struct{}
+
+func (bannedAll) Lookup(context.Context, string) (ban.Entry, bool, error) {
+	return ban.Entry{Banned: true}, true, nil
+}
+
+// refuseAll is a call policy that refuses every call.
+type refuseAll struct{}
+
+func (refuseAll) Allow(context.Context, string, []string, string, string) (bool, error) {
+	return false, nil
 }
 
 // loadSpec loads and validates openapi.yaml (next to this file) and builds
@@ -142,6 +157,21 @@ func TestOpenAPIResponses(t *testing.T) {
 			return enterEvent(call.body["roomID"].(map[string]any)["str"].(string), "eve", 1764777600000)
 		}, 503, true},
 	}
+	callCallback := func(appID, body string) func(*testing.T, *env) req {
+		return func(*testing.T, *env) req {
+			return req{path: "/v1/callbacks/call?SdkAppid=" + appID + "&CallbackCommand=Call.CallbackAfterStartCall&contenttype=json&ClientIP=203.0.113.7&OptPlatform=Web",
+				body: body, headers: map[string]string{"Content-Type": "application/json"}}
+		}
+	}
+	const afterStart = `{"CallbackCommand":"Call.CallbackAfterStartCall","CallInfo":{"CallId":"k1","RoomId":"c_x","RoomIdType":2},"UserList":[{"User_Account":"alice","Status":"Calling"}],"EventTime":1764777600123}`
+	scenarios = append(scenarios,
+		scenario{"usersig 403 user_banned", envConfig{svc: func(o *service.Options) { o.Bans = bannedAll{} }}, post("/v1/usersig", `{}`, "alice"), 403, true},
+		scenario{"calls 403 call_not_allowed", envConfig{svc: func(o *service.Options) { o.Policy = refuseAll{} }}, post("/v1/calls", `{"type":"video","userIDList":["bob"]}`, "alice"), 403, true},
+		scenario{"call callback 200", envConfig{enforce: true}, callCallback("1400000000", afterStart), 200, true},
+		scenario{"call callback 400", envConfig{enforce: true}, callCallback("1400000000", `[]`), 400, false},
+		scenario{"call callback 401", envConfig{enforce: true}, callCallback("1400000001", afterStart), 401, true},
+		scenario{"call callback 404", envConfig{}, callCallback("1400000000", afterStart), 404, true},
+	)
 	documented := map[string]map[int]bool{}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {

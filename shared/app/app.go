@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/audit"
+	"github.com/callsign-dev/callsign/shared/ban"
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/config"
 	"github.com/callsign-dev/callsign/shared/enforce"
@@ -51,7 +51,8 @@ const DevSDKAppID = 1400000000
 // Options are the per-binary choices that are not configuration.
 type Options struct {
 	// Operations limits the API to these operations ("usersig",
-	// "call.create", "call.join", "session", "callback.trtc"); nil serves
+	// "call.create", "call.join", "session", "callback.trtc",
+	// "callback.call"); nil serves
 	// all of them.
 	Operations []string
 	// Platform is where the instance runs: PlatformLocal, PlatformLambda,
@@ -152,7 +153,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 		ScreenShare:      cfg.ScreenShare,
 		TokenLeeway:      5 * time.Second,
 		Calls:            st.calls,
-		ReservedUserIDs:  append(slices.Clone(cfg.IMAdminIDs), cfg.CallServiceUsers...),
+		ReservedUserIDs:  reservedUserIDs(cfg),
+	}
+	// Operator controls (docs/operators.md): bans, the call policy.
+	bans := newBanChecker(cfg, opts, st)
+	so.Bans = bans
+	policy, err := newCallPolicy(cfg, opts, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if policy != nil {
+		so.Policy = policy
 	}
 	if cfg.WechatAppID != "" {
 		w, err := identity.NewWechat(identity.WechatOptions{
@@ -179,7 +190,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	enf, err := newEnforcer(cfg, opts, st, secrets, obs.rec)
+	enf, err := newEnforcer(cfg, opts, st, secrets, bans, obs.rec)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +219,37 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 // credentials on SCF, or the developer's keys with the env source. Removals
 // are paced per action by the shared limiter, so the pace holds across
 // instances.
-func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source, rec metrics.Recorder) (*enforce.Enforcer, error) {
+func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Source, bans *ban.Checker, rec metrics.Recorder) (*enforce.Enforcer, error) {
+	client, err := newTRTCClient(cfg, opts, st, secrets)
+	if err != nil {
+		return nil, err
+	}
+	im, err := newIMClient(cfg, opts, secrets)
+	if err != nil {
+		return nil, err
+	}
+	enf, err := enforce.New(enforce.Options{
+		Store:        st.calls,
+		Secrets:      secrets,
+		Remover:      client,
+		Calls:        im,
+		Banned:       bans.Banned,
+		Mode:         enforce.Mode(cfg.CallEnforcement),
+		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
+		ServiceUsers: cfg.CallServiceUsers,
+		Logger:       opts.Logger,
+		Metrics:      rec,
+		Now:          opts.Now,
+		ActiveTTL:    cfg.PrivateMapKeyTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return enf, nil
+}
+
+// newTRTCClient builds the TRTC cloud API client (room removals).
+func newTRTCClient(cfg config.Config, opts Options, st stores, secrets secret.Source) (*trtcapi.Client, error) {
 	getenv := opts.Getenv
 	client, err := trtcapi.New(trtcapi.Options{
 		Region:   cfg.TRTCRegion,
@@ -232,22 +273,7 @@ func newEnforcer(cfg config.Config, opts Options, st stores, secrets secret.Sour
 	if err != nil {
 		return nil, fmt.Errorf("app: %s_TRTC_API_ENDPOINT: %w", config.Prefix, err)
 	}
-	enf, err := enforce.New(enforce.Options{
-		Store:        st.calls,
-		Secrets:      secrets,
-		Remover:      client,
-		Mode:         enforce.Mode(cfg.CallEnforcement),
-		UnknownRoom:  enforce.UnknownRoom(cfg.CallUnknownRoom),
-		ServiceUsers: cfg.CallServiceUsers,
-		Logger:       opts.Logger,
-		Metrics:      rec,
-		Now:          opts.Now,
-		ActiveTTL:    cfg.PrivateMapKeyTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
-	}
-	return enf, nil
+	return client, nil
 }
 
 // SelfTest signs one UserSig with s and verifies it, proving the key and
@@ -274,6 +300,7 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 			WeChatAppSecret:   cfg.WechatAppSecret,
 			TokenKey:          cfg.TokenKey,
 			TRTCCallbackKey:   cfg.TRTCCallbackKey,
+			CallPolicyKey:     cfg.CallPolicyKey,
 		}
 		if s.SecretKey == "" {
 			if cfg.Stage != "local" || opts.Platform != PlatformLocal {
@@ -400,11 +427,12 @@ func verifiers(ctx context.Context, cfg config.Config, opts Options, d *identity
 	return identity.Chain(chain...), nil
 }
 
-// stores are the shared-store clients of one instance: the rate limiter
-// and the call records live in the same store (CALLSIGN_LIMITER).
+// stores are the shared-store clients of one instance: the rate limiter,
+// the call records and the bans live in the same store (CALLSIGN_LIMITER).
 type stores struct {
 	limiter ratelimit.Limiter
 	calls   callrecord.Store
+	bans    ban.Store
 }
 
 // newStores builds the limiter and the call records of cfg.Limiter; calls
@@ -414,10 +442,11 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 	var (
 		limiter ratelimit.Limiter
 		calls   callrecord.Store
+		bans    ban.Store
 	)
 	switch cfg.Limiter {
 	case "memory":
-		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now})}, nil
+		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now}), bans: ban.NewMemory(opts.Now)}, nil
 	case "redis":
 		client, err := ratelimit.NewRedisClient(cfg.RedisURL)
 		if err != nil {
@@ -425,6 +454,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 		}
 		limiter = ratelimit.NewRedis(client, cfg.KeyPrefix())
 		calls = callrecord.NewRedis(client, cfg.KeyPrefix(), opts.Now)
+		bans = ban.NewRedis(client, cfg.KeyPrefix(), opts.Now)
 	case "dynamodb":
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -437,6 +467,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 		})
 		limiter = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
 		calls = callrecord.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
+		bans = ban.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
 	default:
 		return stores{}, fmt.Errorf("app: unknown limiter %q", cfg.Limiter)
 	}
@@ -455,6 +486,7 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 	return stores{
 		limiter: resilient,
 		calls:   obs.calls(callrecord.WithTimeout(calls, callStoreTimeout)),
+		bans:    bans,
 	}, nil
 }
 

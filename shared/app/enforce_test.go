@@ -128,13 +128,13 @@ func TestReservedAdminIdentifiers(t *testing.T) {
 	cfg := loadConfig(t, map[string]string{
 		"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 		"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_USER_ID_MODE": "raw", "CALLSIGN_IM_ADMIN_IDS": "ops_admin",
-		"CALLSIGN_CALL_SERVICE_USERS": "recorder_1",
+		"CALLSIGN_CALL_SERVICE_USERS": "recorder_1", "CALLSIGN_IM_ADMIN_USER": "im_signer",
 	})
 	a, err := app.New(context.Background(), cfg, app.Options{Platform: app.PlatformLambda, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for sub, want := range map[string]int{"administrator": 403, "ops_admin": 403, "recorder_1": 403, "alice": 200} {
+	for sub, want := range map[string]int{"administrator": 403, "ops_admin": 403, "recorder_1": 403, "im_signer": 403, "alice": 200} {
 		if rec := gatewayUserSig(a, sub); rec.Code != want {
 			t.Errorf("%s: %d %s, want %d", sub, rec.Code, rec.Body, want)
 		}

@@ -174,6 +174,22 @@ func (t timedCalls) Release(ctx context.Context, key string) error {
 	return err
 }
 
+// AddUserRoom implements callrecord.Store.
+func (t timedCalls) AddUserRoom(ctx context.Context, userID string, room callrecord.Room, until time.Time) error {
+	start := t.o.now()
+	err := t.s.AddUserRoom(ctx, userID, room, until)
+	t.done(start, err)
+	return err
+}
+
+// UserRooms implements callrecord.Store.
+func (t timedCalls) UserRooms(ctx context.Context, userID string) ([]callrecord.Room, error) {
+	start := t.o.now()
+	rooms, err := t.s.UserRooms(ctx, userID)
+	t.done(start, err)
+	return rooms, err
+}
+
 // source times the secret store's fetches (under the cache, so only real
 // fetches count) and counts successful ones as refreshes.
 func (o *observer) source(s secret.Source) secret.Source { return timedSource{s, o} }

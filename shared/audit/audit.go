@@ -26,6 +26,8 @@ const (
 	ActionRemove = "remove"
 	// ActionDismiss: a room was dismissed.
 	ActionDismiss = "dismiss"
+	// ActionEndCall: a TUICallKit call was ended through the call engine.
+	ActionEndCall = "endcall"
 	// ActionBan and ActionUnban: an operator banned or unbanned a user.
 	ActionBan   = "ban"
 	ActionUnban = "unban"
@@ -48,7 +50,8 @@ type Event struct {
 	// ExpiresAt is when the credential (or the ban) expires.
 	ExpiresAt time.Time
 	// Verdict is the enforcement verdict (member, not_invited, call_ended,
-	// unknown_room).
+	// unknown_room; for TUICallKit calls callsign_call, not_a_callsign_call,
+	// wrong_caller, caller_banned).
 	Verdict string
 	// Mode is the enforcement mode that applied (audit, enforce).
 	Mode string

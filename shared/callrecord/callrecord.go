@@ -7,7 +7,9 @@
 // Records live in the same shared store as the rate limits (Memory, Redis
 // or DynamoDB) and expire on their own at Record.ExpiresAt. A Store also
 // offers short-lived claims (Claim, Extend, Release), which the callback
-// handler uses to act exactly once per Tencent event across instances.
+// handler uses to act exactly once per Tencent event across instances, and
+// a per-user index of call rooms (AddUserRoom, UserRooms), which an
+// operator's ban uses to remove the user from every active call.
 package callrecord
 
 import (
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -129,6 +132,13 @@ type Store interface {
 	Extend(ctx context.Context, key string, ttl time.Duration) error
 	// Release frees key at once.
 	Release(ctx context.Context, key string) error
+	// AddUserRoom adds room to userID's index of calls until until (the
+	// call record's expiry), so an operator's ban can find every call
+	// room the user may be in.
+	AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error
+	// UserRooms returns the rooms in userID's index; some may belong to
+	// calls that have since ended or expired (check their records).
+	UserRooms(ctx context.Context, userID string) ([]Room, error)
 }
 
 // maxUpdateAttempts bounds the compare-and-swap loop of Update.
@@ -139,7 +149,74 @@ const maxUpdateAttempts = 8
 const (
 	recordKeyPrefix = "call:room:"
 	claimKeyPrefix  = "call:once:"
+	userKeyPrefix   = "call:user:"
 )
+
+// MaxUserRooms caps a user's index of calls; the oldest rooms are dropped
+// first (their records expire before the newer ones').
+const MaxUserRooms = 64
+
+// ParseRoomKey is the inverse of Room.Key.
+func ParseRoomKey(k string) (Room, error) {
+	if len(k) > 2 && k[:2] == "s:" {
+		return Room{Str: k[2:]}, nil
+	}
+	if len(k) > 2 && k[:2] == "n:" {
+		n, err := strconv.ParseUint(k[2:], 10, 32)
+		if err == nil && n != 0 {
+			return Room{Num: uint32(n)}, nil
+		}
+	}
+	return Room{}, errors.New("callrecord: not a room key")
+}
+
+// userRooms is the stored index of one user: room keys with the expiry of
+// their call record.
+type userRooms map[string]int64
+
+// add inserts room until untilMs, drops entries dead at nowMs and keeps the
+// MaxUserRooms latest.
+func (u userRooms) add(room Room, untilMs, nowMs int64) {
+	u[room.Key()] = max(u[room.Key()], untilMs)
+	for k, t := range u {
+		if t <= nowMs {
+			delete(u, k)
+		}
+	}
+	for len(u) > MaxUserRooms {
+		oldest, ot := "", int64(0)
+		for k, t := range u {
+			if oldest == "" || t < ot {
+				oldest, ot = k, t
+			}
+		}
+		delete(u, oldest)
+	}
+}
+
+// rooms lists the live rooms of the index at nowMs.
+func (u userRooms) rooms(nowMs int64) []Room {
+	var out []Room
+	for k, t := range u {
+		if t <= nowMs {
+			continue
+		}
+		if r, err := ParseRoomKey(k); err == nil {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Room) int { return strings.Compare(a.Key(), b.Key()) })
+	return out
+}
+
+// latest is the largest expiry in the index.
+func (u userRooms) latest() int64 {
+	var m int64
+	for _, t := range u {
+		m = max(m, t)
+	}
+	return m
+}
 
 // ttlFrom is the time left until t, at least one millisecond (stores refuse
 // a zero expiry).

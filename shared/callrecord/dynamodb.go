@@ -2,6 +2,7 @@ package callrecord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,6 +53,7 @@ const (
 	attrVer   = "ver"
 	attrUntil = "until"
 	attrExp   = "exp"
+	attrRooms = "rooms"
 )
 
 var ddbNames = map[string]string{"#rec": attrRec, "#ver": attrVer, "#until": attrUntil, "#exp": attrExp}
@@ -223,4 +225,79 @@ func (s *DynamoDB) setUntil(ctx context.Context, key string, until time.Time) er
 		return fmt.Errorf("callrecord: dynamodb: %w", err)
 	}
 	return nil
+}
+
+// AddUserRoom implements Store: the index is an item holding "rooms" (S,
+// the JSON of room key → Unix ms), updated with the same versioned
+// compare-and-swap as a record.
+func (s *DynamoDB) AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error {
+	key := s.key(userKeyPrefix + userID)
+	for range maxUpdateAttempts {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("callrecord: dynamodb: %w", err)
+		}
+		u, ver := userRooms{}, "0"
+		if v, ok := out.Item[attrVer].(*types.AttributeValueMemberN); ok {
+			ver = v.Value
+		}
+		if r, ok := out.Item[attrRooms].(*types.AttributeValueMemberS); ok {
+			if err := json.Unmarshal([]byte(r.Value), &u); err != nil {
+				return fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
+			}
+		}
+		u.add(room, until.UnixMilli(), s.now().UnixMilli())
+		b, err := json.Marshal(u)
+		if err != nil {
+			return fmt.Errorf("callrecord: encoding: %w", err)
+		}
+		latest := time.UnixMilli(u.latest())
+		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                aws.String(s.table),
+			Key:                      key,
+			UpdateExpression:         aws.String("SET #rooms = :rooms, #ver = :next, #until = :until, #exp = :exp"),
+			ConditionExpression:      aws.String("attribute_not_exists(#ver) OR #ver = :ver"),
+			ExpressionAttributeNames: map[string]string{"#rooms": attrRooms, "#ver": attrVer, "#until": attrUntil, "#exp": attrExp},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":rooms": &types.AttributeValueMemberS{Value: string(b)},
+				":ver":   &types.AttributeValueMemberN{Value: ver},
+				":next":  num(mustInt(ver) + 1),
+				":until": num(latest.UnixMilli()),
+				":exp":   expOf(latest),
+			},
+		})
+		if err == nil {
+			return nil
+		}
+		if !isConditionFailed(err) {
+			return fmt.Errorf("callrecord: dynamodb: %w", err)
+		}
+	}
+	return ErrConflict
+}
+
+// UserRooms implements Store.
+func (s *DynamoDB) UserRooms(ctx context.Context, userID string) ([]Room, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: s.key(userKeyPrefix + userID), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("callrecord: dynamodb: %w", err)
+	}
+	r, ok := out.Item[attrRooms].(*types.AttributeValueMemberS)
+	if !ok {
+		return nil, nil
+	}
+	u := userRooms{}
+	if err := json.Unmarshal([]byte(r.Value), &u); err != nil {
+		return nil, fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
+	}
+	return u.rooms(s.now().UnixMilli()), nil
+}
+
+// mustInt parses a version number read from the table (0 when malformed:
+// the conditional write then fails and the loop reads again).
+func mustInt(v string) int64 {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
 }

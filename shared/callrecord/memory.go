@@ -202,3 +202,45 @@ func encode(r Record) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// AddUserRoom implements Store.
+func (m *Memory) AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := userKeyPrefix + userID
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	u := userRooms{}
+	if e, ok := m.live(key, now); ok {
+		if err := json.Unmarshal(e.rec, &u); err != nil {
+			return fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
+		}
+	}
+	u.add(room, until.UnixMilli(), now.UnixMilli())
+	b, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("callrecord: encoding: %w", err)
+	}
+	return m.put(key, memEntry{rec: b, until: time.UnixMilli(u.latest())}, now)
+}
+
+// UserRooms implements Store.
+func (m *Memory) UserRooms(ctx context.Context, userID string) ([]Room, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	now := m.now()
+	e, ok := m.live(userKeyPrefix+userID, now)
+	m.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	u := userRooms{}
+	if err := json.Unmarshal(e.rec, &u); err != nil {
+		return nil, fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
+	}
+	return u.rooms(now.UnixMilli()), nil
+}

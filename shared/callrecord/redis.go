@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -126,4 +127,54 @@ func (s *Redis) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("callrecord: redis: %w", err)
 	}
 	return nil
+}
+
+// addRoomScript adds ARGV[1] (a room key) to the hash KEYS[1] with score
+// ARGV[2] (Unix ms until which the room's call lives), keeping the larger
+// score, and makes the key expire at the latest score (ARGV[3] is now in
+// Unix ms). Entries dead at now are dropped; past ARGV[4] entries the
+// oldest go.
+var addRoomScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local untilMs = tonumber(ARGV[2])
+if untilMs > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local now = tonumber(ARGV[3])
+local all = redis.call('HGETALL', KEYS[1])
+local live, latest = {}, 0
+for i = 1, #all, 2 do
+  local t = tonumber(all[i+1])
+  if t <= now then redis.call('HDEL', KEYS[1], all[i]) else
+    table.insert(live, {all[i], t})
+    if t > latest then latest = t end
+  end
+end
+table.sort(live, function(a, b) return a[2] < b[2] end)
+for i = 1, #live - tonumber(ARGV[4]) do redis.call('HDEL', KEYS[1], live[i][1]) end
+if latest > now then redis.call('PEXPIRE', KEYS[1], latest - now) end
+return 1`)
+
+// AddUserRoom implements Store. The index is a hash of room key → Unix ms.
+func (s *Redis) AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error {
+	now := s.now().UnixMilli()
+	err := addRoomScript.Run(ctx, s.client, []string{s.prefix + userKeyPrefix + userID},
+		room.Key(), until.UnixMilli(), now, MaxUserRooms).Err()
+	if err != nil {
+		return fmt.Errorf("callrecord: redis: %w", err)
+	}
+	return nil
+}
+
+// UserRooms implements Store.
+func (s *Redis) UserRooms(ctx context.Context, userID string) ([]Room, error) {
+	m, err := s.client.HGetAll(ctx, s.prefix+userKeyPrefix+userID).Result()
+	if err != nil {
+		return nil, fmt.Errorf("callrecord: redis: %w", err)
+	}
+	u := userRooms{}
+	for k, v := range m {
+		if t, err := strconv.ParseInt(v, 10, 64); err == nil {
+			u[k] = t
+		}
+	}
+	return u.rooms(s.now().UnixMilli()), nil
 }

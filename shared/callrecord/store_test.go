@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -321,5 +322,67 @@ func TestWithTimeout(t *testing.T) {
 	}
 	if WithTimeout(s, 0) != s {
 		t.Fatal("WithTimeout(s, 0) wrapped s")
+	}
+}
+
+// TestUserRooms: the per-user index lists the rooms of the user's calls,
+// keeps the later expiry of a room added twice, drops rooms whose call
+// expired (at the store's clock) and keeps at most MaxUserRooms.
+func TestUserRooms(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			c := testclock.New(start)
+			s := b.build(t, c)
+			if rooms, err := s.UserRooms(ctx, "alice"); err != nil || len(rooms) != 0 {
+				t.Fatalf("empty index = %v, %v", rooms, err)
+			}
+			for _, add := range []struct {
+				room  Room
+				until time.Duration
+			}{{Room{Str: "c_b"}, time.Hour}, {Room{Num: 42}, 2 * time.Minute}, {Room{Str: "c_a"}, time.Minute}, {Room{Str: "c_a"}, 3 * time.Hour}} {
+				if err := s.AddUserRoom(ctx, "alice", add.room, start.Add(add.until)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := []Room{{Num: 42}, {Str: "c_a"}, {Str: "c_b"}}
+			if rooms, err := s.UserRooms(ctx, "alice"); err != nil || !reflect.DeepEqual(rooms, want) {
+				t.Fatalf("UserRooms = %v, %v; want %v", rooms, err, want)
+			}
+			if rooms, _ := s.UserRooms(ctx, "bob"); len(rooms) != 0 {
+				t.Fatalf("bob's index = %v", rooms)
+			}
+			c.Advance(5 * time.Minute)
+			want = []Room{{Str: "c_a"}, {Str: "c_b"}}
+			if rooms, err := s.UserRooms(ctx, "alice"); err != nil || !reflect.DeepEqual(rooms, want) {
+				t.Fatalf("after 5 minutes UserRooms = %v, %v; want %v", rooms, err, want)
+			}
+			for i := range MaxUserRooms {
+				if err := s.AddUserRoom(ctx, "carol", Room{Num: uint32(i + 1)}, c.Now().Add(time.Duration(i+1)*time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.AddUserRoom(ctx, "carol", Room{Str: "c_newest"}, c.Now().Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			rooms, err := s.UserRooms(ctx, "carol")
+			if err != nil || len(rooms) != MaxUserRooms || slices.Contains(rooms, Room{Num: 1}) || !slices.Contains(rooms, Room{Str: "c_newest"}) {
+				t.Fatalf("capped index = %d rooms %v, %v", len(rooms), rooms, err)
+			}
+		})
+	}
+}
+
+func TestParseRoomKey(t *testing.T) {
+	for _, r := range []Room{{Str: "c_x"}, {Num: 2147483647}, {Str: "12"}} {
+		got, err := ParseRoomKey(r.Key())
+		if err != nil || got != r {
+			t.Fatalf("ParseRoomKey(%q) = %v, %v", r.Key(), got, err)
+		}
+	}
+	for _, k := range []string{"", "s:", "n:0", "n:x", "x:1", "n:4294967296"} {
+		if _, err := ParseRoomKey(k); err == nil {
+			t.Fatalf("ParseRoomKey(%q) succeeded", k)
+		}
 	}
 }

@@ -55,3 +55,15 @@ func (t timeoutStore) Release(ctx context.Context, key string) error {
 	defer cancel()
 	return t.s.Release(ctx, key)
 }
+
+func (t timeoutStore) AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	return t.s.AddUserRoom(ctx, userID, room, until)
+}
+
+func (t timeoutStore) UserRooms(ctx context.Context, userID string) ([]Room, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	return t.s.UserRooms(ctx, userID)
+}

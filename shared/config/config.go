@@ -144,4 +144,21 @@ type Config struct {
 	// CallServiceUsers are server-side room participants (cloud recording,
 	// relay bots): never removed from a call's room, never issued to users.
 	CallServiceUsers []string `envconfig:"CALL_SERVICE_USERS" desc:"userIDs of server-side room participants (recording bots): never removed, never issued to users"`
+
+	// Operator controls: bans, IM REST, the call policy (docs/operators.md).
+
+	// IMAdminUser is the IM administrator identifier callsign signs IM
+	// REST calls as (kick, get_call_info, end_call); it is reserved like
+	// IMAdminIDs.
+	IMAdminUser string `envconfig:"IM_ADMIN_USER" default:"administrator" desc:"IM administrator callsign signs IM REST calls as (reserved: never issued to users)"`
+	// IMAPIBaseURL is the IM REST host of the app's region.
+	IMAPIBaseURL string `envconfig:"IM_API_BASE_URL" default:"https://console.tim.qq.com" desc:"IM REST API base URL (https; http only to loopback)"`
+	// CallPolicyURL is the optional who-may-call-whom webhook.
+	CallPolicyURL string `envconfig:"CALL_POLICY_URL" desc:"call-policy webhook consulted by call.create (https; http only to loopback); empty: every call allowed"`
+	// CallPolicyFailure is what call.create does when the webhook gives no
+	// decision: open (allow) or closed (503).
+	CallPolicyFailure string `envconfig:"CALL_POLICY_FAILURE" default:"closed" desc:"when the call-policy webhook is slow, down or answers badly: open (allow) or closed (503)"`
+	// CallPolicyKey is the webhook's HMAC key for SecretSource=env only
+	// (managed sources: callPolicyKey in the stored secret).
+	CallPolicyKey string `envconfig:"CALL_POLICY_KEY" secret:"true" desc:"HMAC key signing call-policy requests (env source only; else callPolicyKey in the secret)"`
 }

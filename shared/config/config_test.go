@@ -209,6 +209,28 @@ func TestValidate(t *testing.T) {
 		{"bad admin id", func(c *Config) { c.IMAdminIDs = []string{"admin@corp"} }, "CALLSIGN_IM_ADMIN_IDS"},
 		{"service users", func(c *Config) { c.CallServiceUsers = []string{"recorder_1"} }, ""},
 		{"bad service user", func(c *Config) { c.CallServiceUsers = []string{"rec order"} }, "CALLSIGN_CALL_SERVICE_USERS"},
+
+		// Operator controls.
+		{"admin user", func(c *Config) { c.IMAdminUser = "ops_admin" }, ""},
+		{"bad admin user", func(c *Config) { c.IMAdminUser = "ops admin" }, "CALLSIGN_IM_ADMIN_USER"},
+		{"empty admin user", func(c *Config) { c.IMAdminUser = "" }, "CALLSIGN_IM_ADMIN_USER"},
+		{"regional IM host", func(c *Config) { c.IMAPIBaseURL = "https://adminapisgp.im.qcloud.com" }, ""},
+		{"loopback IM host", func(c *Config) { c.IMAPIBaseURL = "http://127.0.0.1:9001" }, ""},
+		{"plain http IM host", func(c *Config) { c.IMAPIBaseURL = "http://console.tim.qq.com" }, "CALLSIGN_IM_API_BASE_URL: base URL must be an absolute https URL"},
+		{"IM host with a query", func(c *Config) { c.IMAPIBaseURL = "https://console.tim.qq.com/?x=1" }, "CALLSIGN_IM_API_BASE_URL: base URL must not carry a query"},
+		{"policy", func(c *Config) {
+			c.CallPolicyURL, c.CallPolicyKey = "https://policy.example.com/allow", strings.Repeat("p", 32)
+		}, ""},
+		{"policy over plain http", func(c *Config) {
+			c.CallPolicyURL, c.CallPolicyKey = "http://policy.example.com/allow", strings.Repeat("p", 32)
+		}, "CALLSIGN_CALL_POLICY_URL: URL must be an absolute https URL"},
+		{"policy without a key", func(c *Config) { c.CallPolicyURL = "https://policy.example.com/allow" }, "CALLSIGN_CALL_POLICY_KEY: required"},
+		{"short policy key", func(c *Config) { c.CallPolicyKey = "short" }, "CALLSIGN_CALL_POLICY_KEY: must be at least 32 bytes"},
+		{"policy key with a managed source", func(c *Config) {
+			c.SecretSource, c.SecretName, c.CallPolicyKey = "aws-ssm", "/x", strings.Repeat("p", 32)
+		}, "CALLSIGN_CALL_POLICY_KEY: must not be set with a managed secret source"},
+		{"policy failure", func(c *Config) { c.CallPolicyFailure = "open" }, ""},
+		{"bad policy failure", func(c *Config) { c.CallPolicyFailure = "local" }, "CALLSIGN_CALL_POLICY_FAILURE: \"local\" is not one of open, closed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,11 +330,12 @@ func TestSettingsRedactURLs(t *testing.T) {
 
 func TestVariableNames(t *testing.T) {
 	names := VariableNames()
-	if len(names) != 52 {
-		t.Fatalf("got %d variables, want 52: %v", len(names), names)
+	if len(names) != 57 {
+		t.Fatalf("got %d variables, want 57: %v", len(names), names)
 	}
 	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS",
-		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS"} {
+		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS",
+		"CALLSIGN_IM_ADMIN_USER", "CALLSIGN_IM_API_BASE_URL", "CALLSIGN_CALL_POLICY_URL", "CALLSIGN_CALL_POLICY_FAILURE", "CALLSIGN_CALL_POLICY_KEY"} {
 		found := false
 		for _, n := range names {
 			found = found || n == want

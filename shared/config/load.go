@@ -12,7 +12,9 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/callsign-dev/callsign/shared/callpolicy"
 	"github.com/callsign-dev/callsign/shared/identity"
+	"github.com/callsign-dev/callsign/shared/imapi"
 	"github.com/callsign-dev/callsign/shared/loopback"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 	"github.com/callsign-dev/callsign/shared/service"
@@ -32,6 +34,7 @@ var (
 	logLevels       = []string{"debug", "info", "warn", "error"}
 	enforcements    = []string{"off", "audit", "enforce"}
 	unknownRooms    = []string{"ignore", "audit", "dismiss"}
+	policyFailures  = []string{"open", "closed"}
 	jwtAlgorithms   = []string{"HS256", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 
@@ -253,6 +256,7 @@ func (c *Config) Validate() error {
 	oneOf("LimiterFailure", c.LimiterFailure, limiterFailures)
 
 	c.validateEnforcement(bad, oneOf)
+	c.validateOperator(bad, oneOf)
 
 	if len(errs) > 0 {
 		return fmt.Errorf("config: invalid configuration: %w", errors.Join(errs...))
@@ -285,11 +289,34 @@ func (c *Config) validateEnforcement(bad func(string, string, ...any), oneOf fun
 	for _, f := range []struct {
 		name string
 		ids  []string
-	}{{"IMAdminIDs", c.IMAdminIDs}, {"CallServiceUsers", c.CallServiceUsers}} {
+	}{{"IMAdminIDs", c.IMAdminIDs}, {"CallServiceUsers", c.CallServiceUsers}, {"IMAdminUser", []string{c.IMAdminUser}}} {
 		for _, id := range f.ids {
 			if !userIDPattern.MatchString(id) {
 				bad(f.name, "%q is not a valid userID (1-32 characters of A-Z a-z 0-9 _ -)", truncate(id, 40))
 			}
+		}
+	}
+}
+
+// validateOperator checks the IM REST and call-policy settings.
+func (c *Config) validateOperator(bad func(string, string, ...any), oneOf func(string, string, []string)) {
+	if err := imapi.CheckBaseURL(c.IMAPIBaseURL); err != nil {
+		bad("IMAPIBaseURL", "%s", strings.TrimPrefix(err.Error(), "imapi: "))
+	}
+	oneOf("CallPolicyFailure", c.CallPolicyFailure, policyFailures)
+	if c.CallPolicyURL != "" {
+		if err := callpolicy.CheckURL(c.CallPolicyURL); err != nil {
+			bad("CallPolicyURL", "%s", strings.TrimPrefix(err.Error(), "callpolicy: "))
+		}
+		if c.SecretSource == "env" && c.CallPolicyKey == "" {
+			bad("CallPolicyKey", "required with CALLSIGN_CALL_POLICY_URL and the env secret source")
+		}
+	}
+	if c.CallPolicyKey != "" {
+		if c.SecretSource != "env" {
+			bad("CallPolicyKey", "must not be set with a managed secret source; put callPolicyKey in the stored secret")
+		} else if len(c.CallPolicyKey) < token.MinKeyBytes {
+			bad("CallPolicyKey", "must be at least %d bytes (e.g. openssl rand -hex 32)", token.MinKeyBytes)
 		}
 	}
 }

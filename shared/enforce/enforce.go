@@ -86,6 +86,12 @@ type Options struct {
 	Secrets secret.Source
 	// Remover removes users; required with ModeEnforce.
 	Remover Remover
+	// Calls confirms and ends TUICallKit calls (HandleCall); nil leaves
+	// those callbacks unanswered by action.
+	Calls CallEngine
+	// Banned reports whether a user is banned (HandleCall ends a banned
+	// caller's calls); nil bans no one.
+	Banned func(ctx context.Context, userID string) (bool, error)
 	// Mode is off, audit (default) or enforce.
 	Mode Mode
 	// UnknownRoom is ignore (default), audit or dismiss.
@@ -116,6 +122,8 @@ type Enforcer struct {
 	store     callrecord.Store
 	secrets   secret.Source
 	remover   Remover
+	calls     CallEngine
+	banned    func(ctx context.Context, userID string) (bool, error)
 	mode      Mode
 	unknown   UnknownRoom
 	service   map[string]bool
@@ -132,7 +140,7 @@ type Enforcer struct {
 // New validates opts and returns an Enforcer.
 func New(opts Options) (*Enforcer, error) {
 	e := &Enforcer{
-		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover,
+		store: opts.Store, secrets: opts.Secrets, remover: opts.Remover, calls: opts.Calls, banned: opts.Banned,
 		mode: opts.Mode, unknown: opts.UnknownRoom, log: opts.Logger, metrics: opts.Metrics, now: opts.Now, sleep: opts.Sleep,
 		budget: opts.Budget, attempts: opts.Attempts, backoff: opts.Backoff, activeTTL: opts.ActiveTTL,
 		service: make(map[string]bool, len(opts.ServiceUsers)),
@@ -219,16 +227,34 @@ var (
 	ErrUnavailable = errors.New("enforce: temporarily unable to handle the callback")
 )
 
-// OpCallback is the operation the enforcer's figures are recorded under
-// (the API's callback.trtc).
-const OpCallback = "callback.trtc"
+// The operations the enforcer's figures are recorded under: the API's
+// callback routes.
+const (
+	// OpCallback is POST /v1/callbacks/trtc (TRTC room callbacks).
+	OpCallback = "callback.trtc"
+	// OpCallCallback is POST /v1/callbacks/call (TUICallKit Call.* callbacks).
+	OpCallCallback = "callback.call"
+)
 
 // removalOutcome is the Removals outcome of a successful action.
 func removalOutcome(action string) string {
-	if action == audit.ActionDismiss {
+	switch action {
+	case audit.ActionDismiss:
 		return "dismissed"
+	case audit.ActionEndCall:
+		return "ended"
 	}
 	return "removed"
+}
+
+// actionOp is the operation an enforcement action's figures are recorded
+// under: ending a TUICallKit call answers the call callback, everything
+// else the room callback.
+func actionOp(action string) string {
+	if action == audit.ActionEndCall {
+		return OpCallCallback
+	}
+	return OpCallback
 }
 
 // Verdicts, as logged.
@@ -237,6 +263,7 @@ const (
 	verdictNotInvited = "not_invited"
 	verdictCallEnded  = "call_ended"
 	verdictUnknown    = "unknown_room"
+	verdictBanned     = "user_banned"
 )
 
 // Handle verifies and handles one callback. nil means "answer 200
@@ -325,6 +352,15 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 		verdict = verdictNotInvited
 	case rec.State == callrecord.StateEnded && ev.EventMsTs >= rec.EndedAtMs:
 		verdict = verdictCallEnded
+	case e.banned != nil:
+		// A banned member may still hold a UserSig issued before the ban.
+		banned, err := e.banned(ctx, ev.UserID)
+		if err != nil {
+			return fmt.Errorf("%w: ban lookup: %w", ErrUnavailable, err)
+		}
+		if banned {
+			verdict = verdictBanned
+		}
 	}
 	if e.mode != ModeOff {
 		e.metrics.Count(OpCallback, verdict, metrics.CallbackVerdicts, 1)
@@ -410,7 +446,7 @@ func (e *Enforcer) once(ctx context.Context, key, done string, ev audit.Event, a
 		err = act(ctx)
 		if err == nil {
 			e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: "+done, append(attrs, slog.Int("attempt", attempt))...)
-			e.metrics.Count(OpCallback, removalOutcome(ev.Action), metrics.Removals, 1)
+			e.metrics.Count(actionOp(ev.Action), removalOutcome(ev.Action), metrics.Removals, 1)
 			audit.Record(ctx, ev)
 			// The work is done; failing to extend the claim only risks a
 			// second, harmless removal on a late retry.

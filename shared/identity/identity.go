@@ -7,6 +7,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Provider names, as reported in Identity.Provider and in logs.
@@ -28,6 +29,10 @@ type Identity struct {
 	Subject string
 	// Provider names the verifier that accepted the credentials.
 	Provider string
+	// IssuedAt is when callsign issued the credential (a session token's
+	// "iat"); zero for credentials callsign did not issue. An operator's
+	// revocation refuses credentials issued at or before it.
+	IssuedAt time.Time
 }
 
 // CloudBaseContext is the trusted per-invocation WeChat context that the

@@ -110,5 +110,9 @@ func (s *Session) Verify(ctx context.Context, creds Credentials) (Identity, erro
 	if !ValidUserID(claims.Subject) {
 		return Identity{}, fmt.Errorf("session verifier: %w: session token has an invalid sub", ErrUnauthenticated)
 	}
-	return Identity{UserID: claims.Subject, Subject: claims.Subject, Provider: ProviderSession}, nil
+	id := Identity{UserID: claims.Subject, Subject: claims.Subject, Provider: ProviderSession}
+	if claims.IssuedAt != nil {
+		id.IssuedAt = claims.IssuedAt.Time
+	}
+	return id, nil
 }

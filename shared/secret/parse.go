@@ -28,6 +28,7 @@ const (
 	fieldTRTCCallbackKey       = "trtcCallbackKey"
 	fieldTencentCloudSecretID  = "tencentCloudSecretId"
 	fieldTencentCloudSecretKey = "tencentCloudSecretKey"
+	fieldCallPolicyKey         = "callPolicyKey"
 )
 
 // MaxCallbackKeyLen is the longest TRTC callback key the console accepts.
@@ -35,11 +36,11 @@ const MaxCallbackKeyLen = 32
 
 // allowedFields lists the JSON field names for error messages.
 const allowedFields = fieldSDKAppID + ", " + fieldSecretKey + ", " + fieldPreviousSecretKey + ", " + fieldWeChatAppSecret + ", " + fieldTokenKey +
-	", " + fieldTRTCCallbackKey + ", " + fieldTencentCloudSecretID + ", " + fieldTencentCloudSecretKey
+	", " + fieldTRTCCallbackKey + ", " + fieldTencentCloudSecretID + ", " + fieldTencentCloudSecretKey + ", " + fieldCallPolicyKey
 
 // knownFields lists every JSON field name.
 var knownFields = [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecretKey, fieldWeChatAppSecret, fieldTokenKey,
-	fieldTRTCCallbackKey, fieldTencentCloudSecretID, fieldTencentCloudSecretKey}
+	fieldTRTCCallbackKey, fieldTencentCloudSecretID, fieldTencentCloudSecretKey, fieldCallPolicyKey}
 
 // Parse turns a stored value into a Secret. The value is either
 //
@@ -47,7 +48,8 @@ var knownFields = [...]string{fieldSDKAppID, fieldSecretKey, fieldPreviousSecret
 //   - a JSON object {"sdkAppID": 1400000000, "secretKey": "...",
 //     "previousSecretKey": "...", "wechatAppSecret": "...", "tokenKey": "...",
 //     "trtcCallbackKey": "...", "tencentCloudSecretId": "...",
-//     "tencentCloudSecretKey": "..."} where only secretKey is required.
+//     "tencentCloudSecretKey": "...", "callPolicyKey": "..."} where only
+//     secretKey is required.
 //
 // Rules, chosen to catch configuration mistakes early:
 //   - field names are case-sensitive; unknown and duplicate fields are
@@ -116,7 +118,8 @@ func (s Secret) Validate() error {
 
 // validateEnforcement checks the call-enforcement fields: a callback key
 // of at most MaxCallbackKeyLen letters and digits (the TRTC console's
-// rule), and a Cloud API key pair given whole or not at all.
+// rule), a Cloud API key pair given whole or not at all, and a call-policy
+// key of at least token.MinKeyBytes bytes when set.
 func (s Secret) validateEnforcement() error {
 	if len(s.TRTCCallbackKey) > MaxCallbackKeyLen {
 		return invalid(fmt.Sprintf("%s is longer than %d characters", fieldTRTCCallbackKey, MaxCallbackKeyLen))
@@ -128,6 +131,10 @@ func (s Secret) validateEnforcement() error {
 	}
 	if (s.TencentCloudSecretID == "") != (s.TencentCloudSecretKey == "") {
 		return invalid(fmt.Sprintf("set both %s and %s, or neither", fieldTencentCloudSecretID, fieldTencentCloudSecretKey))
+	}
+	if s.CallPolicyKey != "" && len(s.CallPolicyKey) < token.MinKeyBytes {
+		// A short key lets anyone forge the call-policy requests.
+		return invalid(fmt.Sprintf("%s must be at least %d bytes", fieldCallPolicyKey, token.MinKeyBytes))
 	}
 	return nil
 }
@@ -189,6 +196,8 @@ func parseJSON(v string) (Secret, error) {
 			s.TencentCloudSecretID = text
 		case fieldTencentCloudSecretKey:
 			s.TencentCloudSecretKey = text
+		case fieldCallPolicyKey:
+			s.CallPolicyKey = text
 		}
 	}
 	if _, err := dec.Token(); err != nil { // '}'

@@ -59,7 +59,7 @@ func TestParse(t *testing.T) {
 		{name: "JSON missing secretKey", value: `{"sdkAppID":1400000000,"tokenKey":"` + testTokenKey + `"}`, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON null secretKey", value: `{"secretKey":null}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
 		{name: "JSON empty object", value: `{}`, appID: testAppID, wantErr: "secret: invalid value: JSON secret has no secretKey"},
-		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey, trtcCallbackKey, tencentCloudSecretId, tencentCloudSecretKey)"},
+		{name: "JSON unknown field", value: `{"secretKey":"` + testKey + `","` + testWeChat + `":"x"}`, appID: testAppID, wantErr: "secret: invalid value: unknown JSON field #2 (allowed: sdkAppID, secretKey, previousSecretKey, wechatAppSecret, tokenKey, trtcCallbackKey, tencentCloudSecretId, tencentCloudSecretKey, callPolicyKey)"},
 		{
 			name:  "JSON enforcement fields",
 			value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"` + testCallbackKey + `","tencentCloudSecretId":"` + testCloudID + `","tencentCloudSecretKey":"` + testCloudKey + `"}`,
@@ -69,6 +69,9 @@ func TestParse(t *testing.T) {
 		{name: "JSON callback key too long", value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"` + strings.Repeat("a", 33) + `"}`, appID: testAppID, wantErr: "secret: invalid value: trtcCallbackKey is longer than 32 characters"},
 		{name: "JSON callback key punctuation", value: `{"secretKey":"` + testKey + `","trtcCallbackKey":"key-1"}`, appID: testAppID, wantErr: "secret: invalid value: trtcCallbackKey must be letters and digits only"},
 		{name: "JSON cloud key without ID", value: `{"secretKey":"` + testKey + `","tencentCloudSecretKey":"` + testCloudKey + `"}`, appID: testAppID, wantErr: "secret: invalid value: set both tencentCloudSecretId and tencentCloudSecretKey, or neither"},
+		{name: "JSON call policy key", value: `{"secretKey":"` + testKey + `","callPolicyKey":"` + strings.Repeat("p", 32) + `"}`, appID: testAppID,
+			want: Secret{SDKAppID: testAppID, SecretKey: testKey, CallPolicyKey: strings.Repeat("p", 32)}},
+		{name: "JSON short call policy key", value: `{"secretKey":"` + testKey + `","callPolicyKey":"short"}`, appID: testAppID, wantErr: "secret: invalid value: callPolicyKey must be at least 32 bytes"},
 		{name: "JSON wrong case enforcement field", value: `{"secretKey":"` + testKey + `","TRTCCallbackKey":"k"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field names are case-sensitive: use "trtcCallbackKey"`},
 		{name: "JSON wrong case", value: `{"secretkey":"` + testKey + `"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field names are case-sensitive: use "secretKey"`},
 		{name: "JSON duplicate", value: `{"secretKey":"` + testKey + `","secretKey":"` + testPrevKey + `"}`, appID: testAppID, wantErr: `secret: invalid value: JSON field "secretKey" appears more than once`},
@@ -121,7 +124,7 @@ func fieldsOf(s Secret) []any {
 // assertNoSecrets fails if text contains any of the test secret values.
 func assertNoSecrets(t *testing.T, text string) {
 	t.Helper()
-	for _, v := range []string{testKey, testPrevKey, testWeChat, testTokenKey, testKey[:16], testKey[len(testKey)-16:]} {
+	for _, v := range []string{testKey, testPrevKey, testWeChat, testTokenKey, "callPolicyKeyForRedactionTest0001", testKey[:16], testKey[len(testKey)-16:]} {
 		if strings.Contains(text, v) {
 			t.Fatalf("text contains a secret value: %q", text)
 		}

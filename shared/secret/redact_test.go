@@ -10,7 +10,8 @@ import (
 
 func TestSecretRedaction(t *testing.T) {
 	s := Secret{SDKAppID: testAppID, SecretKey: testKey, PreviousSecretKey: testPrevKey, WeChatAppSecret: testWeChat, TokenKey: testTokenKey,
-		TRTCCallbackKey: testCallbackKey, TencentCloudSecretID: testCloudID, TencentCloudSecretKey: testCloudKey}
+		TRTCCallbackKey: testCallbackKey, TencentCloudSecretID: testCloudID, TencentCloudSecretKey: testCloudKey,
+		CallPolicyKey: "callPolicyKeyForRedactionTest0001"}
 	tests := []struct {
 		name string
 		got  func() string
@@ -33,7 +34,7 @@ func TestSecretRedaction(t *testing.T) {
 				return a
 			}})).Info("m", "secret", s)
 			return buf.String()
-		}, want: `{"level":"INFO","msg":"m","secret":{"sdkAppID":1400000000,"previousKey":true,"wechatAppSecret":true,"tokenKey":true,"trtcCallbackKey":true,"tencentCloudKey":true}}` + "\n"},
+		}, want: `{"level":"INFO","msg":"m","secret":{"sdkAppID":1400000000,"previousKey":true,"wechatAppSecret":true,"tokenKey":true,"trtcCallbackKey":true,"tencentCloudKey":true,"callPolicyKey":true}}` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,10 @@ type Secret struct {
 	TRTCCallbackKey       string // "trtcCallbackKey": the TRTC console's callback key, verifies Sign
 	TencentCloudSecretID  string // "tencentCloudSecretId": Cloud API key for RemoveUser*/DismissRoom*
 	TencentCloudSecretKey string // "tencentCloudSecretKey": its secret; set both or neither
+
+	// CallPolicyKey is "callPolicyKey": the HMAC key signing requests to
+	// the call-policy webhook.
+	CallPolicyKey string
 }
 
 const redacted = "[REDACTED]"
@@ -42,6 +46,7 @@ func (s Secret) LogValue() slog.Value {
 		slog.Bool("tokenKey", s.TokenKey != ""),
 		slog.Bool("trtcCallbackKey", s.TRTCCallbackKey != ""),
 		slog.Bool("tencentCloudKey", s.TencentCloudSecretID != ""),
+		slog.Bool("callPolicyKey", s.CallPolicyKey != ""),
 	)
 }
 

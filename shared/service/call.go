@@ -51,6 +51,9 @@ func (s *Service) CreateCall(ctx context.Context, creds identity.Credentials, in
 	if e := s.limit(ctx, ratelimit.OpCallCreate, id.UserID); e != nil {
 		return nil, e
 	}
+	if e := s.checkPolicy(ctx, id.UserID, &in); e != nil {
+		return nil, e
+	}
 	m, e := s.material(ctx)
 	if e != nil {
 		return nil, e
@@ -118,19 +121,24 @@ func (s *Service) recordCall(ctx context.Context, caller string, in *CreateCallR
 			s.logCause(ctx, "allocating a room failed", e)
 			return "", RoomID{}, e
 		}
+		expires := issued.Add(max(s.pmkTTL, s.inviteTTL))
+		rec := callrecord.Room{Str: room.Str, Num: room.Num}
 		err = s.calls.Create(ctx, callrecord.Record{
 			CallID:    callID,
-			Room:      callrecord.Room{Str: room.Str, Num: room.Num},
+			Room:      rec,
 			Caller:    caller,
 			Invitees:  in.UserIDList,
 			Type:      string(in.Type),
 			GroupID:   in.GroupID,
 			CreatedAt: issued,
-			ExpiresAt: issued.Add(max(s.pmkTTL, s.inviteTTL)),
+			ExpiresAt: expires,
 			State:     callrecord.StateCreated,
 		})
 		switch {
 		case err == nil:
+			if e := s.indexCall(ctx, rec, expires, []string{caller}, in.UserIDList); e != nil {
+				return "", RoomID{}, e
+			}
 			return callID, room, nil
 		case errors.Is(err, callrecord.ErrExists):
 			continue
@@ -143,6 +151,23 @@ func (s *Service) recordCall(ctx context.Context, caller string, in *CreateCallR
 	e := wrapErr(CodeUnavailable, msgRecordsDown, errors.New("every drawn room is held by a live call"))
 	s.logCause(ctx, "allocating a room failed", e)
 	return "", RoomID{}, e
+}
+
+// indexCall adds the room to every member's index of calls, so that an
+// operator's ban finds the rooms to remove the user from. The room callbacks
+// extend a record past this expiry while its call is active; the index is
+// refreshed at each join.
+func (s *Service) indexCall(ctx context.Context, room callrecord.Room, until time.Time, members ...[]string) *Error {
+	for _, list := range members {
+		for _, u := range list {
+			if err := s.calls.AddUserRoom(ctx, u, room, until); err != nil {
+				e := wrapErr(CodeUnavailable, msgRecordsDown, err)
+				s.logCause(ctx, "indexing the call failed", e)
+				return e
+			}
+		}
+	}
+	return nil
 }
 
 // joinRecord records the join in the call's record. The record is the
@@ -242,11 +267,17 @@ func (s *Service) JoinCall(ctx context.Context, creds identity.Credentials, in J
 	if err := c.check(m.sdkAppID); err != nil {
 		return nil, wrapErr(CodeUnauthenticated, msgInvalidCallToken, err)
 	}
+	if e := s.checkCallToken(ctx, &c); e != nil {
+		return nil, e
+	}
 	isCaller := id.UserID == c.Subject
 	if !isCaller && !slices.Contains(c.Invitees, id.UserID) {
 		return nil, &Error{Code: CodeNotInvited, Message: msgNotInvited}
 	}
 	if e := s.joinRecord(ctx, &c, id.UserID); e != nil {
+		return nil, e
+	}
+	if e := s.indexCall(ctx, callrecord.Room{Str: c.Room.Str, Num: c.Room.Num}, now.Add(s.pmkTTL), []string{id.UserID}); e != nil {
 		return nil, e
 	}
 	priv := s.privileges(c.Type, isCaller)

@@ -21,6 +21,10 @@ const (
 	CodeForbidden = "forbidden"
 	// CodeNotInvited (403): the verified caller is not an invitee of the call.
 	CodeNotInvited = "not_invited"
+	// CodeUserBanned (403): an operator banned the verified user.
+	CodeUserBanned = "user_banned"
+	// CodeCallNotAllowed (403): the call policy refused this call.
+	CodeCallNotAllowed = "call_not_allowed"
 	// CodeNotFound (404): unknown route, action or disabled operation.
 	CodeNotFound = "not_found"
 	// CodeMethodNotAllowed (405): HTTP only; the route exists but not for
@@ -46,7 +50,7 @@ func Status(code string) int {
 		return http.StatusBadRequest
 	case CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case CodeForbidden, CodeNotInvited:
+	case CodeForbidden, CodeNotInvited, CodeUserBanned, CodeCallNotAllowed:
 		return http.StatusForbidden
 	case CodeNotFound:
 		return http.StatusNotFound
@@ -147,6 +151,12 @@ const (
 	msgReservedUserID   = "this userID is reserved for administrators"
 	msgCallEnded        = "the call has ended"
 	msgRecordsDown      = "call records unavailable; retry later"
+	msgUserBanned       = "this user is banned"
+	msgRevoked          = "credentials revoked; sign in again"
+	msgCallTokenRevoked = "call token revoked"
+	msgBansDown         = "ban list unavailable; retry later"
+	msgCallNotAllowed   = "this call is not allowed"
+	msgPolicyDown       = "call policy unavailable; retry later"
 )
 
 // upstreamRetryAfter is the retry hint for an identity provider's own rate

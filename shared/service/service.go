@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/ban"
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
@@ -146,6 +147,24 @@ type Options struct {
 	// ReservedUserIDs are IM administrator identifiers that are never
 	// issued to an end user (403 forbidden), in addition to AdminUserID.
 	ReservedUserIDs []string
+	// Bans answers whether a user is banned or their credentials revoked
+	// (*ban.Checker); nil bans no one.
+	Bans Bans
+	// Policy decides who may call whom on call.create; nil allows every
+	// call.
+	Policy CallPolicy
+}
+
+// Bans looks up a user's ban entry; *ban.Checker implements it.
+type Bans interface {
+	Lookup(ctx context.Context, userID string) (ban.Entry, bool, error)
+}
+
+// CallPolicy decides whether a call may be created; *callpolicy.Client
+// implements it. An error means no decision could be had (the transport
+// answers 503); a policy that fails open returns true and no error.
+type CallPolicy interface {
+	Allow(ctx context.Context, caller string, invitees []string, callType, groupID string) (bool, error)
 }
 
 // Service implements callsign's operations. It is safe for concurrent use.
@@ -173,6 +192,8 @@ type Service struct {
 	blocked     blocklist
 	calls       callrecord.Store
 	reserved    map[string]bool
+	bans        Bans
+	policy      CallPolicy
 }
 
 // New validates opts, applies defaults and returns a Service.
@@ -215,6 +236,8 @@ func New(opts Options) (*Service, error) {
 		leeway:      opts.TokenLeeway,
 		calls:       opts.Calls,
 		reserved:    map[string]bool{AdminUserID: true},
+		bans:        opts.Bans,
+		policy:      opts.Policy,
 	}
 	for _, u := range opts.ReservedUserIDs {
 		s.reserved[u] = true
@@ -352,6 +375,9 @@ func (s *Service) authenticate(ctx context.Context, creds identity.Credentials) 
 	// IM administrator: never sign for one, whatever the userID mode.
 	if s.reserved[id.UserID] {
 		return identity.Identity{}, &Error{Code: CodeForbidden, Message: msgReservedUserID}
+	}
+	if e := s.checkBan(ctx, id.UserID, id.IssuedAt); e != nil {
+		return identity.Identity{}, e
 	}
 	t := traceFrom(ctx)
 	t.UserID, t.Provider = id.UserID, id.Provider

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
@@ -52,6 +53,9 @@ func (s *Service) StartSession(ctx context.Context, clientIP string, in StartSes
 	}
 	if s.reserved[userID] {
 		return nil, &Error{Code: CodeForbidden, Message: msgReservedUserID}
+	}
+	if e := s.checkBan(ctx, userID, time.Time{}); e != nil {
+		return nil, e
 	}
 	t := traceFrom(ctx)
 	t.UserID, t.Provider = userID, ProviderWechat
