@@ -421,3 +421,38 @@ func TestAWSHungStoreColdStart(t *testing.T) {
 		t.Fatalf("Load = %v, %v; want ErrUnavailable and ErrTimeout", fieldsOf(s), err)
 	}
 }
+
+// TestAWSCredentialFailures: no request is sent without credentials, and
+// the error is access denied without the provider's text or any value.
+func TestAWSCredentialFailures(t *testing.T) {
+	fake := newFakeAWS(t)
+	tests := []struct {
+		name  string
+		creds awsapi.CredentialsFunc
+		want  string
+	}{
+		{"environment lacks the key", awsapi.EnvCredentials(func(k string) string {
+			return map[string]string{"AWS_SECRET_ACCESS_KEY": "leftover-" + testKey}[k]
+		}), "secret: aws-secretsmanager: access denied: no AWS credentials"},
+		{"provider fails", func(context.Context) (awsapi.Credentials, error) {
+			return awsapi.Credentials{}, errors.New("sso token for profile with " + testKey + " expired")
+		}, "secret: aws-secretsmanager: access denied: could not get AWS credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sm, _, err := NewAWSClients(awsapi.Options{Region: "us-east-1", Endpoint: fake.srv.URL, Credentials: tt.creds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewAWSSecretsManager(sm, "callsign/prod/trtc", "", testAppID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Load(context.Background())
+			checkStoreError(t, err, ErrAccessDenied, tt.want)
+			if n := len(fake.take()); n != 0 {
+				t.Fatalf("%d requests sent without credentials", n)
+			}
+		})
+	}
+}
