@@ -28,7 +28,13 @@ func newOperator(e *env, name string) (*app.Operator, context.Context, context.C
 		return nil, nil, nil, false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), operatorTimeout)
-	op, err := app.NewOperator(ctx, cfg, app.Options{Platform: app.PlatformLocal, Getenv: e.getenv, Now: e.now})
+	aws, err := awsProvider(ctx, cfg)
+	if err != nil {
+		cancel()
+		fmt.Fprintf(e.stderr, "callsign %s: %v\n", name, err)
+		return nil, nil, nil, false
+	}
+	op, err := app.NewOperator(ctx, cfg, app.Options{Platform: app.PlatformLocal, Getenv: e.getenv, Now: e.now, AWS: aws})
 	if err != nil {
 		cancel()
 		fmt.Fprintf(e.stderr, "callsign %s: %v\n", name, err)
@@ -131,7 +137,12 @@ func runAdminUserSig(e *env, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), operatorTimeout)
 	defer cancel()
-	_, sig, err := app.AdminUserSig(ctx, cfg, app.Options{Platform: app.PlatformLocal, Getenv: e.getenv, Now: e.now}, *ttl)
+	aws, err := awsProvider(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "callsign admin-usersig: %v\n", err)
+		return exitFail
+	}
+	_, sig, err := app.AdminUserSig(ctx, cfg, app.Options{Platform: app.PlatformLocal, Getenv: e.getenv, Now: e.now, AWS: aws}, *ttl)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "callsign admin-usersig: %v\n", err)
 		return exitFail

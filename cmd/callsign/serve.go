@@ -53,7 +53,12 @@ func runServe(e *env, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := app.NewLogger(cfg)
-	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLocal, Logger: logger, Getenv: e.getenv})
+	aws, err := awsProvider(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "callsign serve: %v\n", err)
+		return exitFail
+	}
+	a, err := app.New(ctx, cfg, app.Options{Platform: app.PlatformLocal, Logger: logger, Getenv: e.getenv, AWS: aws})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "callsign serve: %v\n", err)
 		return exitFail

@@ -16,12 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/audit"
+	"github.com/callsign-dev/callsign/shared/awsapi"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 	"github.com/callsign-dev/callsign/shared/ban"
 	"github.com/callsign-dev/callsign/shared/callrecord"
 	"github.com/callsign-dev/callsign/shared/config"
@@ -71,6 +69,23 @@ type Options struct {
 	// MetricsOut receives the metric lines on Lambda and SCF; nil means
 	// stdout. (The audit trail goes through Logger's handler.)
 	MetricsOut io.Writer
+	// AWS supplies the region and credentials of the AWS stores (Secrets
+	// Manager, SSM, DynamoDB); nil means awsapi.EnvProvider(Getenv):
+	// AWS_REGION (else AWS_DEFAULT_REGION) and the credentials in
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, read
+	// at every request (Lambda's role credentials are temporary). The
+	// local CLI passes the AWS SDK's default chain (profiles, SSO).
+	AWS *awsapi.Provider
+}
+
+// awsOptions are the awsapi client options of an endpoint override:
+// region and credentials from opts.AWS, clock from opts.Now.
+func awsOptions(opts Options, endpoint string) awsapi.Options {
+	p := awsapi.EnvProvider(opts.Getenv)
+	if opts.AWS != nil {
+		p = *opts.AWS
+	}
+	return awsapi.Options{Region: p.Region, Credentials: p.Credentials, Endpoint: endpoint, Now: opts.Now}
 }
 
 // NewLogger returns the JSON logger every binary uses.
@@ -320,9 +335,9 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 		}
 		return secret.Static(s), nil
 	case "aws-secretsmanager", "aws-ssm":
-		sm, ps, err := secret.NewAWSClients(ctx, cfg.SecretEndpoint)
+		sm, ps, err := secret.NewAWSClients(awsOptions(opts, cfg.SecretEndpoint))
 		if err != nil {
-			return nil, fmt.Errorf("app: %w", err)
+			return nil, fmt.Errorf("app: %s_SECRET_SOURCE=%s: %w", config.Prefix, cfg.SecretSource, err)
 		}
 		if cfg.SecretSource == "aws-ssm" {
 			src, err := secret.NewAWSSSM(ps, cfg.SecretName, cfg.SDKAppID)
@@ -456,15 +471,10 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 		calls = callrecord.NewRedis(client, cfg.KeyPrefix(), opts.Now)
 		bans = ban.NewRedis(client, cfg.KeyPrefix(), opts.Now)
 	case "dynamodb":
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		client, err := dynamodb.New(awsOptions(opts, cfg.DynamodbEndpoint))
 		if err != nil {
-			return stores{}, fmt.Errorf("app: loading AWS configuration: %w", err)
+			return stores{}, fmt.Errorf("app: %s_LIMITER=dynamodb: %w", config.Prefix, err)
 		}
-		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			if cfg.DynamodbEndpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.DynamodbEndpoint)
-			}
-		})
 		limiter = ratelimit.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), ratelimit.WithDynamoDBClock(opts.Now))
 		calls = callrecord.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)
 		bans = ban.NewDynamoDB(client, cfg.DynamodbTable, cfg.KeyPrefix(), opts.Now)

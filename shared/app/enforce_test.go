@@ -66,13 +66,13 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 	if err := teststore.CreateLimitsTable(context.Background(), teststore.DynamoDBClient(dynamoEndpoint), "limits"); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "ap-southeast-1")
 	env := map[string]string{
 		"TENCENTCLOUD_SECRETID":     testCloudID,
 		"TENCENTCLOUD_SECRETKEY":    testCloudKey,
 		"TENCENTCLOUD_SESSIONTOKEN": "run-role-token",
+		"AWS_ACCESS_KEY_ID":         "AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY":     "secret",
+		"AWS_REGION":                "ap-southeast-1",
 	}
 	for _, tc := range []struct {
 		name string

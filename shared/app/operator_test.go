@@ -96,10 +96,8 @@ func TestBanAcrossInstances(t *testing.T) {
 	if err := teststore.CreateLimitsTable(context.Background(), teststore.DynamoDBClient(dynamoEndpoint), "limits"); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "ap-southeast-1")
-	env := map[string]string{"TENCENTCLOUD_SECRETID": testCloudID, "TENCENTCLOUD_SECRETKEY": testCloudKey}
+	env := map[string]string{"TENCENTCLOUD_SECRETID": testCloudID, "TENCENTCLOUD_SECRETKEY": testCloudKey,
+		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "ap-southeast-1"}
 	for _, tc := range []struct {
 		name string
 		vars map[string]string

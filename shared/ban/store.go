@@ -9,9 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -108,8 +106,8 @@ func (s *Redis) Put(ctx context.Context, userID string, e Entry) error {
 // limiter needs the same two actions, so the function role needs no new
 // permission.
 type DynamoDBAPI interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
 }
 
 // DynamoDB is a shared Store in the rate-limit table (partition key "pk"):
@@ -133,33 +131,31 @@ func NewDynamoDB(client DynamoDBAPI, table, prefix string, now func() time.Time)
 	return &DynamoDB{client: client, table: table, prefix: prefix, now: now}
 }
 
-func (s *DynamoDB) key(userID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: s.prefix + keyPrefix + userID}}
+func (s *DynamoDB) key(userID string) dynamodb.Item {
+	return dynamodb.Item{"pk": dynamodb.S(s.prefix + keyPrefix + userID)}
 }
 
-func num(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
+func num(v int64) dynamodb.AttributeValue { return dynamodb.Int(v) }
 
 // Get implements Store.
 func (s *DynamoDB) Get(ctx context.Context, userID string) (Entry, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
+		TableName:      s.table,
 		Key:            s.key(userID),
-		ConsistentRead: aws.Bool(true),
+		ConsistentRead: true,
 	})
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ban: dynamodb: %w", err)
 	}
-	until, ok1 := out.Item["until"].(*types.AttributeValueMemberN)
-	rec, ok2 := out.Item["ban"].(*types.AttributeValueMemberS)
+	until, ok1 := out.Item["until"].AsN()
+	rec, ok2 := out.Item["ban"].AsS()
 	if !ok1 || !ok2 {
 		return Entry{}, false, nil
 	}
-	if ms, err := strconv.ParseInt(until.Value, 10, 64); err != nil || ms <= s.now().UnixMilli() {
+	if ms, err := strconv.ParseInt(until, 10, 64); err != nil || ms <= s.now().UnixMilli() {
 		return Entry{}, false, nil
 	}
-	e, err := decode([]byte(rec.Value))
+	e, err := decode([]byte(rec))
 	return e, err == nil, err
 }
 
@@ -170,19 +166,19 @@ func (s *DynamoDB) Put(ctx context.Context, userID string, e Entry) error {
 		return fmt.Errorf("ban: encoding: %w", err)
 	}
 	in := &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
+		TableName:                s.table,
 		Key:                      s.key(userID),
 		ExpressionAttributeNames: map[string]string{"#ban": "ban", "#until": "until"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":ban": &types.AttributeValueMemberS{Value: string(b)},
+		ExpressionAttributeValues: dynamodb.Item{
+			":ban": dynamodb.S(string(b)),
 		},
 	}
 	if e.Keep.IsZero() {
-		in.UpdateExpression = aws.String("SET #ban = :ban, #until = :until REMOVE #exp")
+		in.UpdateExpression = "SET #ban = :ban, #until = :until REMOVE #exp"
 		in.ExpressionAttributeNames["#exp"] = "exp"
 		in.ExpressionAttributeValues[":until"] = num(1<<63 - 1)
 	} else {
-		in.UpdateExpression = aws.String("SET #ban = :ban, #until = :until, #exp = :exp")
+		in.UpdateExpression = "SET #ban = :ban, #until = :until, #exp = :exp"
 		in.ExpressionAttributeNames["#exp"] = "exp"
 		in.ExpressionAttributeValues[":until"] = num(e.Keep.UnixMilli())
 		in.ExpressionAttributeValues[":exp"] = num(e.Keep.Unix() + 1)

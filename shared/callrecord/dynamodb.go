@@ -8,17 +8,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
 // DynamoDBAPI is the part of the DynamoDB client the store uses;
 // *dynamodb.Client satisfies it. These are the two actions the rate limiter
 // already needs, so the function role needs no new permission.
 type DynamoDBAPI interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
 }
 
 // DynamoDB is a shared Store in the rate-limit table (partition key "pk"
@@ -58,21 +56,18 @@ const (
 
 var ddbNames = map[string]string{"#rec": attrRec, "#ver": attrVer, "#until": attrUntil, "#exp": attrExp}
 
-func (s *DynamoDB) key(k string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: s.prefix + k}}
+func (s *DynamoDB) key(k string) dynamodb.Item {
+	return dynamodb.Item{attrPK: dynamodb.S(s.prefix + k)}
 }
 
-func num(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
+func num(v int64) dynamodb.AttributeValue { return dynamodb.Int(v) }
 
 // expOf is the TTL attribute for an entry live until t: one second after.
-func expOf(t time.Time) types.AttributeValue { return num(t.Unix() + 1) }
+func expOf(t time.Time) dynamodb.AttributeValue { return num(t.Unix() + 1) }
 
 // isConditionFailed reports a failed condition expression.
 func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
+	return dynamodb.IsConditionalCheckFailed(err)
 }
 
 // Create implements Store.
@@ -82,13 +77,13 @@ func (s *DynamoDB) Create(ctx context.Context, r Record) error {
 		return err
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
+		TableName:                s.table,
 		Key:                      s.key(recordKeyPrefix + r.Room.Key()),
-		UpdateExpression:         aws.String("SET #rec = :rec, #ver = :one, #until = :until, #exp = :exp"),
-		ConditionExpression:      aws.String("attribute_not_exists(#until) OR #until <= :now"),
+		UpdateExpression:         "SET #rec = :rec, #ver = :one, #until = :until, #exp = :exp",
+		ConditionExpression:      "attribute_not_exists(#until) OR #until <= :now",
 		ExpressionAttributeNames: ddbNames,
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":rec":   &types.AttributeValueMemberS{Value: string(b)},
+		ExpressionAttributeValues: dynamodb.Item{
+			":rec":   dynamodb.S(string(b)),
 			":one":   num(1),
 			":until": num(r.ExpiresAt.UnixMilli()),
 			":exp":   expOf(r.ExpiresAt),
@@ -105,29 +100,29 @@ func (s *DynamoDB) Create(ctx context.Context, r Record) error {
 }
 
 // get reads the live record at key with its version.
-func (s *DynamoDB) get(ctx context.Context, key map[string]types.AttributeValue) (Record, string, error) {
+func (s *DynamoDB) get(ctx context.Context, key dynamodb.Item) (Record, string, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
+		TableName:      s.table,
 		Key:            key,
-		ConsistentRead: aws.Bool(true),
+		ConsistentRead: true,
 	})
 	if err != nil {
 		return Record{}, "", fmt.Errorf("callrecord: dynamodb: %w", err)
 	}
-	until, ok := out.Item[attrUntil].(*types.AttributeValueMemberN)
+	until, ok := out.Item[attrUntil].AsN()
 	if !ok {
 		return Record{}, "", ErrNotFound
 	}
-	if ms, err := strconv.ParseInt(until.Value, 10, 64); err != nil || ms <= s.now().UnixMilli() {
+	if ms, err := strconv.ParseInt(until, 10, 64); err != nil || ms <= s.now().UnixMilli() {
 		return Record{}, "", ErrNotFound
 	}
-	rec, ok1 := out.Item[attrRec].(*types.AttributeValueMemberS)
-	ver, ok2 := out.Item[attrVer].(*types.AttributeValueMemberN)
+	rec, ok1 := out.Item[attrRec].AsS()
+	ver, ok2 := out.Item[attrVer].AsN()
 	if !ok1 || !ok2 {
 		return Record{}, "", errors.New("callrecord: dynamodb: item is not a call record")
 	}
-	r, err := decode([]byte(rec.Value))
-	return r, ver.Value, err
+	r, err := decode([]byte(rec))
+	return r, ver, err
 }
 
 // Get implements Store.
@@ -152,15 +147,15 @@ func (s *DynamoDB) Update(ctx context.Context, room Room, fn func(*Record) error
 			return Record{}, err
 		}
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
+			TableName:                s.table,
 			Key:                      key,
-			UpdateExpression:         aws.String("SET #rec = :rec, #ver = #ver + :one, #until = :until, #exp = :exp"),
-			ConditionExpression:      aws.String("#ver = :ver"),
+			UpdateExpression:         "SET #rec = :rec, #ver = #ver + :one, #until = :until, #exp = :exp",
+			ConditionExpression:      "#ver = :ver",
 			ExpressionAttributeNames: ddbNames,
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":rec":   &types.AttributeValueMemberS{Value: string(b)},
+			ExpressionAttributeValues: dynamodb.Item{
+				":rec":   dynamodb.S(string(b)),
 				":one":   num(1),
-				":ver":   &types.AttributeValueMemberN{Value: ver},
+				":ver":   dynamodb.N(ver),
 				":until": num(r.ExpiresAt.UnixMilli()),
 				":exp":   expOf(r.ExpiresAt),
 			},
@@ -180,12 +175,12 @@ func (s *DynamoDB) Claim(ctx context.Context, key string, ttl time.Duration) (bo
 	now := s.now()
 	until := now.Add(ttl)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
+		TableName:                s.table,
 		Key:                      s.key(claimKeyPrefix + key),
-		UpdateExpression:         aws.String("SET #until = :until, #exp = :exp"),
-		ConditionExpression:      aws.String("attribute_not_exists(#until) OR #until <= :now"),
+		UpdateExpression:         "SET #until = :until, #exp = :exp",
+		ConditionExpression:      "attribute_not_exists(#until) OR #until <= :now",
 		ExpressionAttributeNames: map[string]string{"#until": attrUntil, "#exp": attrExp},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: dynamodb.Item{
 			":until": num(until.UnixMilli()),
 			":exp":   expOf(until),
 			":now":   num(now.UnixMilli()),
@@ -212,11 +207,11 @@ func (s *DynamoDB) Release(ctx context.Context, key string) error {
 
 func (s *DynamoDB) setUntil(ctx context.Context, key string, until time.Time) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
+		TableName:                s.table,
 		Key:                      s.key(claimKeyPrefix + key),
-		UpdateExpression:         aws.String("SET #until = :until, #exp = :exp"),
+		UpdateExpression:         "SET #until = :until, #exp = :exp",
 		ExpressionAttributeNames: map[string]string{"#until": attrUntil, "#exp": attrExp},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: dynamodb.Item{
 			":until": num(until.UnixMilli()),
 			":exp":   expOf(until),
 		},
@@ -233,16 +228,16 @@ func (s *DynamoDB) setUntil(ctx context.Context, key string, until time.Time) er
 func (s *DynamoDB) AddUserRoom(ctx context.Context, userID string, room Room, until time.Time) error {
 	key := s.key(userKeyPrefix + userID)
 	for range maxUpdateAttempts {
-		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: key, ConsistentRead: aws.Bool(true)})
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key, ConsistentRead: true})
 		if err != nil {
 			return fmt.Errorf("callrecord: dynamodb: %w", err)
 		}
 		u, ver := userRooms{}, "0"
-		if v, ok := out.Item[attrVer].(*types.AttributeValueMemberN); ok {
-			ver = v.Value
+		if v, ok := out.Item[attrVer].AsN(); ok {
+			ver = v
 		}
-		if r, ok := out.Item[attrRooms].(*types.AttributeValueMemberS); ok {
-			if err := json.Unmarshal([]byte(r.Value), &u); err != nil {
+		if r, ok := out.Item[attrRooms].AsS(); ok {
+			if err := json.Unmarshal([]byte(r), &u); err != nil {
 				return fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
 			}
 		}
@@ -253,14 +248,14 @@ func (s *DynamoDB) AddUserRoom(ctx context.Context, userID string, room Room, un
 		}
 		latest := time.UnixMilli(u.latest())
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
+			TableName:                s.table,
 			Key:                      key,
-			UpdateExpression:         aws.String("SET #rooms = :rooms, #ver = :next, #until = :until, #exp = :exp"),
-			ConditionExpression:      aws.String("attribute_not_exists(#ver) OR #ver = :ver"),
+			UpdateExpression:         "SET #rooms = :rooms, #ver = :next, #until = :until, #exp = :exp",
+			ConditionExpression:      "attribute_not_exists(#ver) OR #ver = :ver",
 			ExpressionAttributeNames: map[string]string{"#rooms": attrRooms, "#ver": attrVer, "#until": attrUntil, "#exp": attrExp},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":rooms": &types.AttributeValueMemberS{Value: string(b)},
-				":ver":   &types.AttributeValueMemberN{Value: ver},
+			ExpressionAttributeValues: dynamodb.Item{
+				":rooms": dynamodb.S(string(b)),
+				":ver":   dynamodb.N(ver),
 				":next":  num(mustInt(ver) + 1),
 				":until": num(latest.UnixMilli()),
 				":exp":   expOf(latest),
@@ -279,17 +274,17 @@ func (s *DynamoDB) AddUserRoom(ctx context.Context, userID string, room Room, un
 // UserRooms implements Store.
 func (s *DynamoDB) UserRooms(ctx context.Context, userID string) ([]Room, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: s.key(userKeyPrefix + userID), ConsistentRead: aws.Bool(true),
+		TableName: s.table, Key: s.key(userKeyPrefix + userID), ConsistentRead: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("callrecord: dynamodb: %w", err)
 	}
-	r, ok := out.Item[attrRooms].(*types.AttributeValueMemberS)
+	r, ok := out.Item[attrRooms].AsS()
 	if !ok {
 		return nil, nil
 	}
 	u := userRooms{}
-	if err := json.Unmarshal([]byte(r.Value), &u); err != nil {
+	if err := json.Unmarshal([]byte(r), &u); err != nil {
 		return nil, fmt.Errorf("callrecord: stored user index is not valid JSON: %w", err)
 	}
 	return u.rooms(s.now().UnixMilli()), nil

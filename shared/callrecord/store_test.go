@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/callsign-dev/callsign/shared/internal/testclock"

@@ -8,17 +8,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
-// DynamoDBAPI is the part of the aws-sdk-go-v2 DynamoDB client the DynamoDB
-// limiter uses; *dynamodb.Client satisfies it. IAM needs dynamodb:UpdateItem
-// and dynamodb:GetItem on the table.
+// DynamoDBAPI is the part of the DynamoDB client the DynamoDB limiter uses;
+// *dynamodb.Client (shared/awsapi/dynamodb) satisfies it. IAM needs
+// dynamodb:UpdateItem and dynamodb:GetItem on the table.
 type DynamoDBAPI interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error)
 }
 
 // DefaultDynamoDBAttempts is how many conditional writes one DynamoDB
@@ -113,7 +111,7 @@ func (d *DynamoDB) Allow(ctx context.Context, key string, p Policy) (Decision, e
 	g := gcra{p: p, now: now, t: t, tau: t * int64(p.Burst)}
 	g.maxTat = now + g.tau - t
 	g.exp = strconv.FormatInt((now+g.tau)/1e6+2, 10)
-	pk := map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: d.prefix + key}}
+	pk := dynamodb.Item{attrPK: dynamodb.S(d.prefix + key)}
 
 	tat, known := int64(0), false
 	for range d.attempts {
@@ -151,19 +149,19 @@ func (d *DynamoDB) Allow(ctx context.Context, key string, p Policy) (Decision, e
 
 // phaseA sets tat = now + T if the key has no tat or tat <= now. On a failed
 // condition it returns the current tat (0 when the item is gone).
-func (d *DynamoDB) phaseA(ctx context.Context, pk map[string]types.AttributeValue, g gcra) (int64, bool, error) {
+func (d *DynamoDB) phaseA(ctx context.Context, pk dynamodb.Item, g gcra) (int64, bool, error) {
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
+		TableName:                d.table,
 		Key:                      pk,
-		UpdateExpression:         aws.String("SET #tat = :nowPlusT, #exp = :exp"),
-		ConditionExpression:      aws.String("attribute_not_exists(#tat) OR #tat <= :now"),
+		UpdateExpression:         "SET #tat = :nowPlusT, #exp = :exp",
+		ConditionExpression:      "attribute_not_exists(#tat) OR #tat <= :now",
 		ExpressionAttributeNames: map[string]string{"#tat": attrTAT, "#exp": attrExp},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: dynamodb.Item{
 			":nowPlusT": number(g.now + g.t),
 			":now":      number(g.now),
-			":exp":      &types.AttributeValueMemberN{Value: g.exp},
+			":exp":      dynamodb.N(g.exp),
 		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValuesOnConditionCheckFailure: dynamodb.ReturnAllOld,
 	})
 	if err == nil {
 		return 0, true, nil
@@ -174,21 +172,21 @@ func (d *DynamoDB) phaseA(ctx context.Context, pk map[string]types.AttributeValu
 
 // phaseB adds T to tat if now < tat <= maxTat, returning the new tat. On a
 // failed condition it returns the current tat (0 when the item is gone).
-func (d *DynamoDB) phaseB(ctx context.Context, pk map[string]types.AttributeValue, g gcra) (newTat, current int64, ok bool, err error) {
+func (d *DynamoDB) phaseB(ctx context.Context, pk dynamodb.Item, g gcra) (newTat, current int64, ok bool, err error) {
 	out, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
+		TableName:                d.table,
 		Key:                      pk,
-		UpdateExpression:         aws.String("SET #tat = #tat + :t, #exp = :exp"),
-		ConditionExpression:      aws.String("#tat > :now AND #tat <= :maxTat"),
+		UpdateExpression:         "SET #tat = #tat + :t, #exp = :exp",
+		ConditionExpression:      "#tat > :now AND #tat <= :maxTat",
 		ExpressionAttributeNames: map[string]string{"#tat": attrTAT, "#exp": attrExp},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: dynamodb.Item{
 			":t":      number(g.t),
 			":now":    number(g.now),
 			":maxTat": number(g.maxTat),
-			":exp":    &types.AttributeValueMemberN{Value: g.exp},
+			":exp":    dynamodb.N(g.exp),
 		},
-		ReturnValues:                        types.ReturnValueUpdatedNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnValues:                        dynamodb.ReturnUpdatedNew,
+		ReturnValuesOnConditionCheckFailure: dynamodb.ReturnAllOld,
 	})
 	if err == nil {
 		tat, present, derr := decodeTat(out.Attributes)
@@ -208,18 +206,18 @@ var errMissingTat = errors.New("tat attribute missing")
 // from the exception's old item when DynamoDB returned it, otherwise from a
 // strongly consistent GetItem (dynalite ignores
 // ReturnValuesOnConditionCheckFailure). Other errors are store failures.
-func (d *DynamoDB) currentTat(ctx context.Context, pk map[string]types.AttributeValue, updateErr error) (int64, error) {
-	var ccf *types.ConditionalCheckFailedException
+func (d *DynamoDB) currentTat(ctx context.Context, pk dynamodb.Item, updateErr error) (int64, error) {
+	var ccf *dynamodb.ConditionalCheckFailedError
 	if !errors.As(updateErr, &ccf) {
 		return 0, fmt.Errorf("ratelimit: dynamodb update: %w", updateErr)
 	}
 	item := ccf.Item
 	if item == nil {
 		out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName:                aws.String(d.table),
+			TableName:                d.table,
 			Key:                      pk,
-			ConsistentRead:           aws.Bool(true),
-			ProjectionExpression:     aws.String("#tat"),
+			ConsistentRead:           true,
+			ProjectionExpression:     "#tat",
 			ExpressionAttributeNames: map[string]string{"#tat": attrTAT},
 		})
 		if err != nil {
@@ -237,26 +235,24 @@ func (d *DynamoDB) currentTat(ctx context.Context, pk map[string]types.Attribute
 // decodeTat reads the tat attribute of a stored item. present is false when
 // the item or the attribute is absent; a tat that is not a non-negative
 // integer number is an error (the item was not written by this limiter).
-func decodeTat(item map[string]types.AttributeValue) (tat int64, present bool, err error) {
+func decodeTat(item dynamodb.Item) (tat int64, present bool, err error) {
 	av, ok := item[attrTAT]
 	if !ok {
 		return 0, false, nil
 	}
-	n, ok := av.(*types.AttributeValueMemberN)
+	n, ok := av.AsN()
 	if !ok {
-		return 0, false, fmt.Errorf("tat attribute has type %T, want a number", av)
+		return 0, false, errors.New("tat attribute is not a number")
 	}
-	tat, err = strconv.ParseInt(n.Value, 10, 64)
+	tat, err = strconv.ParseInt(n, 10, 64)
 	if err != nil || tat < 0 {
-		return 0, false, fmt.Errorf("tat attribute is not a non-negative integer (%d bytes)", len(n.Value))
+		return 0, false, fmt.Errorf("tat attribute is not a non-negative integer (%d bytes)", len(n))
 	}
 	return tat, true, nil
 }
 
 // number is an N attribute value.
-func number(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
+func number(v int64) dynamodb.AttributeValue { return dynamodb.Int(v) }
 
 // allowed is the decision after a write that set the bucket's tat to tat.
 func (g gcra) allowed(tat int64) Decision {

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
 // scriptedAPI answers the limiter's DynamoDB calls from functions.
@@ -21,12 +20,12 @@ type scriptedAPI struct {
 	gets    atomic.Int64
 }
 
-func (s *scriptedAPI) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (s *scriptedAPI) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
 	s.updates.Add(1)
 	return s.update(in)
 }
 
-func (s *scriptedAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (s *scriptedAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
 	s.gets.Add(1)
 	if s.get == nil {
 		return nil, errors.New("unexpected GetItem")
@@ -36,14 +35,14 @@ func (s *scriptedAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ..
 
 // isPhaseB tells the two conditional updates apart.
 func isPhaseB(in *dynamodb.UpdateItemInput) bool {
-	return strings.Contains(*in.UpdateExpression, "#tat + :t")
+	return strings.Contains(in.UpdateExpression, "#tat + :t")
 }
 
 // ccfWith is a condition failure carrying an item with tat (nil: no item).
 func ccfWith(tat *string) error {
-	e := &types.ConditionalCheckFailedException{Message: new("The conditional request failed")}
+	e := &dynamodb.ConditionalCheckFailedError{}
 	if tat != nil {
-		e.Item = map[string]types.AttributeValue{attrTAT: &types.AttributeValueMemberN{Value: *tat}}
+		e.Item = dynamodb.Item{attrTAT: dynamodb.N(*tat)}
 	}
 	return e
 }
@@ -79,9 +78,9 @@ func TestDynamoDBErrors(t *testing.T) {
 		{
 			name: "tat is a string",
 			api: &scriptedAPI{update: func(*dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
-				return nil, &types.ConditionalCheckFailedException{Item: map[string]types.AttributeValue{attrTAT: &types.AttributeValueMemberS{Value: "secret-ish"}}}
+				return nil, &dynamodb.ConditionalCheckFailedError{Item: dynamodb.Item{attrTAT: dynamodb.S("secret-ish")}}
 			}},
-			wantErr: "ratelimit: dynamodb: tat attribute has type *types.AttributeValueMemberS, want a number",
+			wantErr: "ratelimit: dynamodb: tat attribute is not a number",
 		},
 		{
 			name: "tat is not an integer",
@@ -148,7 +147,7 @@ func TestDynamoDBRequests(t *testing.T) {
 	api := &scriptedAPI{update: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
 		seen = append(seen, in)
 		if isPhaseB(in) {
-			return &dynamodb.UpdateItemOutput{Attributes: map[string]types.AttributeValue{attrTAT: &types.AttributeValueMemberN{Value: strconv.FormatInt(now+24e6, 10)}}}, nil
+			return &dynamodb.UpdateItemOutput{Attributes: dynamodb.Item{attrTAT: dynamodb.N(strconv.FormatInt(now+24e6, 10))}}, nil
 		}
 		return nil, ccfWith(new(strconv.FormatInt(now+12e6, 10)))
 	}}
@@ -169,11 +168,12 @@ func TestDynamoDBRequests(t *testing.T) {
 		{"SET #tat = #tat + :t, #exp = :exp", "#tat > :now AND #tat <= :maxTat"},
 	} {
 		in := seen[i]
-		pk := in.Key[attrPK].(*types.AttributeValueMemberS).Value
-		if *in.TableName != "limits" || pk != "callsign:prod:usersig:alice" || *in.UpdateExpression != want.update ||
-			*in.ConditionExpression != want.cond || in.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld ||
-			in.ExpressionAttributeValues[":exp"].(*types.AttributeValueMemberN).Value != exp {
-			t.Errorf("update %d: table %s pk %s update %q cond %q rv %q exp %v", i, *in.TableName, pk, *in.UpdateExpression, *in.ConditionExpression, in.ReturnValuesOnConditionCheckFailure, in.ExpressionAttributeValues[":exp"])
+		pk, _ := in.Key[attrPK].AsS()
+		expGot, _ := in.ExpressionAttributeValues[":exp"].AsN()
+		if in.TableName != "limits" || pk != "callsign:prod:usersig:alice" || in.UpdateExpression != want.update ||
+			in.ConditionExpression != want.cond || in.ReturnValuesOnConditionCheckFailure != dynamodb.ReturnAllOld ||
+			expGot != exp {
+			t.Errorf("update %d: table %s pk %s update %q cond %q rv %q exp %v", i, in.TableName, pk, in.UpdateExpression, in.ConditionExpression, in.ReturnValuesOnConditionCheckFailure, in.ExpressionAttributeValues[":exp"])
 		}
 	}
 }
@@ -216,9 +216,9 @@ type racingAPI struct {
 	before func(in *dynamodb.UpdateItemInput)
 }
 
-func (r *racingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (r *racingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
 	r.before(in)
-	return r.Client.UpdateItem(ctx, in, opts...)
+	return r.Client.UpdateItem(ctx, in)
 }
 
 // TestDynamoDBStaleItemIgnored: an item whose TTL passed but which was never
@@ -245,7 +245,7 @@ func FuzzDynamoDBStoredTat(f *testing.F) {
 		clk := newFakeClock()
 		api := &scriptedAPI{update: func(in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
 			if isPhaseB(in) {
-				return &dynamodb.UpdateItemOutput{Attributes: map[string]types.AttributeValue{attrTAT: &types.AttributeValueMemberN{Value: updated}}}, nil
+				return &dynamodb.UpdateItemOutput{Attributes: dynamodb.Item{attrTAT: dynamodb.N(updated)}}, nil
 			}
 			return nil, ccfWith(&old)
 		}}

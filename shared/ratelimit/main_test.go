@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
 )

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
 // backend is one Limiter implementation under the behavioural suite.
@@ -244,23 +243,23 @@ type allOldAPI struct {
 	gets atomic.Int64
 }
 
-func (a *allOldAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	out, err := a.Client.UpdateItem(ctx, in, opts...)
-	var ccf *types.ConditionalCheckFailedException
+func (a *allOldAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput) (*dynamodb.UpdateItemOutput, error) {
+	out, err := a.Client.UpdateItem(ctx, in)
+	var ccf *dynamodb.ConditionalCheckFailedError
 	if errors.As(err, &ccf) && ccf.Item == nil {
-		got, gerr := a.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: new(true)})
+		got, gerr := a.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: in.TableName, Key: in.Key, ConsistentRead: true})
 		if gerr != nil {
 			return nil, gerr
 		}
 		ccf.Item = got.Item
 		if ccf.Item == nil {
-			ccf.Item = map[string]types.AttributeValue{}
+			ccf.Item = dynamodb.Item{}
 		}
 	}
 	return out, err
 }
 
-func (a *allOldAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (a *allOldAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput) (*dynamodb.GetItemOutput, error) {
 	a.gets.Add(1)
-	return a.Client.GetItem(ctx, in, opts...)
+	return a.Client.GetItem(ctx, in)
 }

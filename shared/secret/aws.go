@@ -8,14 +8,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/callsign-dev/callsign/shared/awsapi"
 )
 
 // Store names used in StoreError.Store (they match CALLSIGN_SECRET_SOURCE).
@@ -28,39 +21,69 @@ const (
 	StoreTencentSSM = "tencent-ssm"
 )
 
-// SecretsManagerAPI is the part of *secretsmanager.Client this package uses.
-type SecretsManagerAPI interface {
-	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+// AWSAPI is the part of *awsapi.Client the AWS sources use: one JSON
+// operation call.
+type AWSAPI interface {
+	Call(ctx context.Context, op string, in, out any) error
 }
 
-// SSMAPI is the part of *ssm.Client this package uses.
-type SSMAPI interface {
-	GetParameter(ctx context.Context, params *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
+// SecretsManagerAPI is the Secrets Manager client of AWSSecretsManager; an
+// *awsapi.Client for awsapi.SecretsManager satisfies it.
+type SecretsManagerAPI = AWSAPI
 
-// NewAWSClients builds Secrets Manager and SSM clients from the default AWS
-// configuration chain (in Lambda: the role credentials in AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and the region in AWS_REGION).
-// A non-empty endpoint overrides both clients' base endpoint (VPC endpoint,
-// local test server). optFns are passed to config.LoadDefaultConfig, e.g.
-// config.WithRetryMaxAttempts.
-func NewAWSClients(ctx context.Context, endpoint string, optFns ...func(*config.LoadOptions) error) (*secretsmanager.Client, *ssm.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+// SSMAPI is the Systems Manager client of AWSSSM; an *awsapi.Client for
+// awsapi.SSM satisfies it.
+type SSMAPI = AWSAPI
+
+// NewAWSClients builds the Secrets Manager and SSM clients from opts (its
+// Service is set for each): the region, the credentials (in Lambda:
+// awsapi.EnvProvider, the role credentials in AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, read at every fetch), and an
+// optional Endpoint overriding both clients' endpoint (VPC endpoint, local
+// test server).
+func NewAWSClients(opts awsapi.Options) (*awsapi.Client, *awsapi.Client, error) {
+	opts.Service = awsapi.SecretsManager
+	sm, err := awsapi.New(opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("secret: loading AWS configuration: %w", err)
+		return nil, nil, fmt.Errorf("secret: %w", err)
 	}
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
-	ps := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
+	opts.Service = awsapi.SSM
+	ps, err := awsapi.New(opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret: %w", err)
+	}
 	return sm, ps, nil
 }
+
+// getSecretValueInput is the request of secretsmanager:GetSecretValue.
+type getSecretValueInput struct {
+	SecretID     string `json:"SecretId"`
+	VersionStage string `json:"VersionStage,omitempty"`
+}
+
+// getSecretValueOutput is the part of its answer the source reads
+// (SecretBinary is a base64 blob on the wire).
+type getSecretValueOutput struct {
+	SecretString *string `json:"SecretString"`
+	SecretBinary []byte  `json:"SecretBinary"`
+}
+
+// getParameterInput is the request of ssm:GetParameter.
+type getParameterInput struct {
+	Name           string `json:"Name"`
+	WithDecryption bool   `json:"WithDecryption"`
+}
+
+// getParameterOutput is the part of its answer the source reads.
+type getParameterOutput struct {
+	Parameter *struct {
+		Type  string  `json:"Type"`
+		Value *string `json:"Value"`
+	} `json:"Parameter"`
+}
+
+// parameterTypeSecureString is the SSM type of an encrypted parameter.
+const parameterTypeSecureString = "SecureString"
 
 // AWSSecretsManager is a Source reading one secret from AWS Secrets Manager
 // with GetSecretValue. It is safe for concurrent use.
@@ -88,11 +111,8 @@ func NewAWSSecretsManager(client SecretsManagerAPI, secretID, versionStage strin
 // Load implements Source. It reads SecretString, or SecretBinary (UTF-8
 // text) when the secret was stored as binary. Errors are *StoreError.
 func (a *AWSSecretsManager) Load(ctx context.Context) (Secret, error) {
-	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(a.secretID)}
-	if a.versionStage != "" {
-		in.VersionStage = aws.String(a.versionStage)
-	}
-	out, err := a.client.GetSecretValue(ctx, in)
+	var out getSecretValueOutput
+	err := a.client.Call(ctx, "GetSecretValue", getSecretValueInput{SecretID: a.secretID, VersionStage: a.versionStage}, &out)
 	if err != nil {
 		return Secret{}, awsError(StoreAWSSecretsManager, err)
 	}
@@ -141,14 +161,15 @@ func NewAWSSSM(client SSMAPI, name string, defaultAppID uint32) (*AWSSSM, error)
 // is refused: a signing key must be a SecureString (encrypted with KMS, and
 // readable only with kms:Decrypt). Errors are *StoreError.
 func (p *AWSSSM) Load(ctx context.Context) (Secret, error) {
-	out, err := p.client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.name), WithDecryption: aws.Bool(true)})
+	var out getParameterOutput
+	err := p.client.Call(ctx, "GetParameter", getParameterInput{Name: p.name, WithDecryption: true}, &out)
 	if err != nil {
 		return Secret{}, awsError(StoreAWSSSM, err)
 	}
 	if out.Parameter == nil || out.Parameter.Value == nil {
 		return Secret{}, &StoreError{Store: StoreAWSSSM, Kind: ErrInvalidResponse, Detail: "response has no Parameter.Value"}
 	}
-	if t := out.Parameter.Type; t != "" && t != ssmtypes.ParameterTypeSecureString {
+	if t := out.Parameter.Type; t != "" && t != parameterTypeSecureString {
 		return Secret{}, &StoreError{Store: StoreAWSSSM, Kind: ErrInvalidValue, Detail: fmt.Sprintf("parameter type is %s; store the secret as a SecureString", t)}
 	}
 	s, err := Parse(*out.Parameter.Value, p.defaultAppID)
@@ -158,23 +179,16 @@ func (p *AWSSSM) Load(ctx context.Context) (Secret, error) {
 	return s, nil
 }
 
-// awsError maps an aws-sdk-go-v2 operation error to a value-free
-// *StoreError. Deserialization errors are not kept as the cause: their
-// text may quote bytes of the response body.
+// awsError maps an awsapi call error to a value-free *StoreError. An
+// unusable response keeps no cause.
 func awsError(store string, err error) *StoreError {
 	se := &StoreError{Store: store, Kind: ErrStoreFailure}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		se.RequestID = re.ServiceRequestID()
-		se.Status = re.HTTPStatusCode()
-	} else {
-		var sre *smithyhttp.ResponseError
-		if errors.As(err, &sre) {
-			se.Status = sre.HTTPStatusCode()
-		}
+	var ae *awsapi.Error
+	hasAPI := errors.As(err, &ae)
+	if hasAPI {
+		se.RequestID = ae.RequestID
+		se.Status = ae.Status
 	}
-	var apiErr smithy.APIError
-	hasAPI := errors.As(err, &apiErr)
 	var netErr net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -186,10 +200,19 @@ func awsError(store string, err error) *StoreError {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		se.Kind, se.cause = ErrTimeout, netErr
 		return se
+	case errors.Is(err, awsapi.ErrCredentials):
+		// The provider's own text is not kept in the message: it may come
+		// from any credential chain.
+		se.Kind, se.cause = ErrAccessDenied, err
+		se.Detail = "could not get AWS credentials"
+		if errors.Is(err, awsapi.ErrNoCredentials) {
+			se.Detail = "no AWS credentials"
+		}
+		return se
 	}
-	if hasAPI {
-		se.Code = apiErr.ErrorCode()
-		se.cause = apiErr
+	if hasAPI && ae.Code != "" {
+		se.Code = ae.Code
+		se.cause = ae
 		if k := awsKind(se.Code); k != nil {
 			se.Kind = k
 			return se
@@ -199,14 +222,15 @@ func awsError(store string, err error) *StoreError {
 		se.Kind = k
 		return se
 	}
-	var de *smithy.DeserializationError
-	if errors.As(err, &de) {
+	if hasAPI && ae.Err != nil {
 		se.Kind, se.cause = ErrInvalidResponse, nil
 		se.Detail = "response is not the expected JSON"
+		if errors.Is(ae.Err, awsapi.ErrResponseTooLarge) {
+			se.Detail = "response is too large"
+		}
 		return se
 	}
-	var send *smithyhttp.RequestSendError
-	if errors.As(err, &send) {
+	if errors.Is(err, awsapi.ErrNoResponse) {
 		se.Detail = "could not reach the store"
 		if netErr != nil {
 			se.cause = netErr

@@ -12,15 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"reflect"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/smithy-go"
+	"github.com/callsign-dev/callsign/shared/awsapi"
 )
 
 // awsRequest is one request seen by the fake AWS endpoint.
@@ -56,20 +53,18 @@ func newFakeAWS(t testing.TB) *fakeAWS {
 	return f
 }
 
-// newTestAWSClients builds real SDK clients against the fake with static
+// newTestAWSClients builds real clients against the fake with static
 // credentials (incl. a session token) and no retries.
 func newTestAWSClients(t testing.TB, endpoint string) (SecretsManagerAPI, SSMAPI) {
 	t.Helper()
-	// Keep the developer's AWS files and IMDS out of the test.
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
-	sm, ps, err := NewAWSClients(context.Background(), endpoint,
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKID", "awsSecretAccessKeyForTests", "SESSIONTOKEN")),
-		config.WithRetryMaxAttempts(1),
-	)
+	sm, ps, err := NewAWSClients(awsapi.Options{
+		Region:   "us-east-1",
+		Endpoint: endpoint,
+		Credentials: func(context.Context) (awsapi.Credentials, error) {
+			return awsapi.Credentials{AccessKeyID: "AKID", SecretAccessKey: "awsSecretAccessKeyForTests", SessionToken: "SESSIONTOKEN"}, nil
+		},
+		MaxAttempts: 1,
+	})
 	if err != nil {
 		t.Fatalf("NewAWSClients: %v", err)
 	}
@@ -144,8 +139,10 @@ func assertRedacted(t *testing.T, v any) {
 	assertNoSecrets(t, buf.String())
 	if err, ok := v.(error); ok {
 		for _, e := range unwrapAll(err) {
-			if _, ok := e.(*smithy.DeserializationError); ok {
-				t.Errorf("a deserialization error (may quote the body) is kept as a cause")
+			var syntax *json.SyntaxError
+			var typ *json.UnmarshalTypeError
+			if errors.As(e, &syntax) || errors.As(e, &typ) {
+				t.Errorf("a JSON decoding error (may quote the body) is kept as a cause")
 			}
 		}
 	}
@@ -384,7 +381,7 @@ func BenchmarkAWSSecretsManagerLoad(b *testing.B) {
 }
 
 // TestAWSHungStoreColdStart: a store endpoint that accepts connections but
-// never answers. The real SDK client behind a Cache still gives up after
+// never answers. The real client behind a Cache still gives up after
 // the fetch timeout with an error the API answers 503.
 func TestAWSHungStoreColdStart(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -422,5 +419,40 @@ func TestAWSHungStoreColdStart(t *testing.T) {
 	s, err := loadGuarded(t, c, context.Background())
 	if s != (Secret{}) || !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Load = %v, %v; want ErrUnavailable and ErrTimeout", fieldsOf(s), err)
+	}
+}
+
+// TestAWSCredentialFailures: no request is sent without credentials, and
+// the error is access denied without the provider's text or any value.
+func TestAWSCredentialFailures(t *testing.T) {
+	fake := newFakeAWS(t)
+	tests := []struct {
+		name  string
+		creds awsapi.CredentialsFunc
+		want  string
+	}{
+		{"environment lacks the key", awsapi.EnvCredentials(func(k string) string {
+			return map[string]string{"AWS_SECRET_ACCESS_KEY": "leftover-" + testKey}[k]
+		}), "secret: aws-secretsmanager: access denied: no AWS credentials"},
+		{"provider fails", func(context.Context) (awsapi.Credentials, error) {
+			return awsapi.Credentials{}, errors.New("sso token for profile with " + testKey + " expired")
+		}, "secret: aws-secretsmanager: access denied: could not get AWS credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sm, _, err := NewAWSClients(awsapi.Options{Region: "us-east-1", Endpoint: fake.srv.URL, Credentials: tt.creds})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := NewAWSSecretsManager(sm, "callsign/prod/trtc", "", testAppID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Load(context.Background())
+			checkStoreError(t, err, ErrAccessDenied, tt.want)
+			if n := len(fake.take()); n != 0 {
+				t.Fatalf("%d requests sent without credentials", n)
+			}
+		})
 	}
 }

@@ -6,21 +6,43 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/callsign-dev/callsign/shared/awsapi"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
 // DynamoDBClient returns a DynamoDB client for endpoint (a dynalite URL or
 // any loopback stand-in) with static dummy credentials and region
-// us-east-1, so that it never looks for real AWS credentials.
+// us-east-1, so that it never looks for real AWS credentials. It panics on
+// an endpoint the client refuses (not loopback http, not https).
 func DynamoDBClient(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
+	c, err := dynamodb.New(awsapi.Options{
+		Region:   "us-east-1",
+		Endpoint: endpoint,
+		Credentials: func(context.Context) (awsapi.Credentials, error) {
+			return awsapi.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		},
 	})
+	if err != nil {
+		panic(fmt.Sprintf("teststore: DynamoDB client: %v", err))
+	}
+	return c
+}
+
+// TableDescription is the part of DescribeTable's answer the tests read.
+type TableDescription struct {
+	TableStatus string
+	KeySchema   []struct{ AttributeName, KeyType string }
+	// BillingModeSummary is absent for provisioned tables.
+	BillingModeSummary *struct{ BillingMode string }
+}
+
+// DescribeTable returns the description of table.
+func DescribeTable(ctx context.Context, client *dynamodb.Client, table string) (TableDescription, error) {
+	var out struct{ Table TableDescription }
+	if err := client.Call(ctx, "DescribeTable", map[string]string{"TableName": table}, &out); err != nil {
+		return TableDescription{}, fmt.Errorf("teststore: describe table %s: %w", table, err)
+	}
+	return out.Table, nil
 }
 
 // CreateLimitsTable creates the rate-limit table layout (partition key "pk"
@@ -28,21 +50,28 @@ func DynamoDBClient(endpoint string) *dynamodb.Client {
 // table is not an error. TTL is not configured: dynalite rejects
 // UpdateTimeToLive and the limiter does not depend on it.
 func CreateLimitsTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
+	in := map[string]any{
+		"TableName":            table,
+		"AttributeDefinitions": []map[string]string{{"AttributeName": "pk", "AttributeType": "S"}},
+		"KeySchema":            []map[string]string{{"AttributeName": "pk", "KeyType": "HASH"}},
+		"BillingMode":          "PAY_PER_REQUEST",
+	}
+	err := client.Call(ctx, "CreateTable", in, nil)
+	var ae *awsapi.Error
+	if err != nil && !(errors.As(err, &ae) && ae.Code == "ResourceInUseException") {
 		return fmt.Errorf("teststore: create table %s: %w", table, err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
-	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 10*time.Second); err != nil {
-		return fmt.Errorf("teststore: wait for table %s: %w", table, err)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		d, err := DescribeTable(ctx, client, table)
+		if err == nil && d.TableStatus == "ACTIVE" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("teststore: wait for table %s: %w", table, errors.Join(ctx.Err(), err))
+		case <-time.After(delay):
+		}
 	}
-	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 )
 
 // Shared is one package's redis-server and dynalite, shared by all its

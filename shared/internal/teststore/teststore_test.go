@@ -9,9 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // alive reports whether pid still exists (signal 0 probes without killing).
@@ -56,12 +53,12 @@ func TestDynaliteLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String("limits")})
+	d, err := DescribeTable(ctx, client, "limits")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := *out.Table.KeySchema[0].AttributeName; got != "pk" || out.Table.BillingModeSummary == nil || out.Table.BillingModeSummary.BillingMode != "PAY_PER_REQUEST" {
-		t.Fatalf("table: key %s billing %+v", got, out.Table.BillingModeSummary)
+	if len(d.KeySchema) != 1 || d.KeySchema[0].AttributeName != "pk" || d.BillingModeSummary == nil || d.BillingModeSummary.BillingMode != "PAY_PER_REQUEST" {
+		t.Fatalf("table: key %+v billing %+v", d.KeySchema, d.BillingModeSummary)
 	}
 }
 
