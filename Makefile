@@ -3,11 +3,12 @@
 #   make run       start the local server on 127.0.0.1:8080 (dev key, memory limiter)
 #   make test      install test dependencies, then run every test (plain, -race,
 #                  and the fixed-clock tests at two far-off test epochs)
-#   make lint      gofmt, go vet, staticcheck
+#   make lint      gofmt, go vet, staticcheck (also with packaging's build tags)
 #   make bench     all benchmarks with -benchmem
 #   make fuzz      every fuzz target for FUZZTIME (default 10s)
 #   make build     compile everything and the function binaries for this machine
 #   make package STAGE=prod   reproducible zips for both clouds + serverless package
+#   make package-sizes        build the zips and print each zip's and binary's size
 #   make deploy PROVIDER=aws|tencent STAGE=...   the only step that needs credentials
 
 SHELL      := /bin/bash
@@ -55,10 +56,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: deps test-go test-epochs
 
 # Twice: plain (allocation counts are only exact without the race detector)
-# and with -race.
+# and with -race; then the tests of what the AWS build tags leave out.
 test-go:
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -tags lambda.norpc,callsign.notencent,callsign.noredis,callsign.notrtcapi -run 'NotBuiltIn' ./shared/app/ ./shared/platform/ ./shared/trtcapi/
 
 # The packages whose tests use the fixed test clock, once more with its
 # instant (testclock.Epoch) moved far into the past and far into the future:
@@ -72,12 +74,23 @@ test-epochs:
 		CALLSIGN_TEST_EPOCH=$$e $(GO) test -count=1 -timeout 30m $$pkgs || exit 1; \
 	done
 
+# The build-tag sets packaging uses (infra/package.mk) besides the default
+# build: the AWS functions without and with Redis, and callbacks (which
+# keeps the TRTC cloud API client). Vetting each keeps the files the
+# default build leaves out checked too.
+LINT_TAGS ?= lambda.norpc \
+	lambda.norpc,callsign.notencent,callsign.noredis,callsign.notrtcapi \
+	lambda.norpc,callsign.notencent,callsign.noredis \
+	lambda.norpc,callsign.notencent,callsign.notrtcapi \
+	lambda.norpc,callsign.notencent
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags lambda.norpc ./...
+	@set -e; for tags in $(LINT_TAGS); do echo "$(GO) vet -tags $$tags ./..."; $(GO) vet -tags $$tags ./...; done
 	@[ -x "$(GOBIN)/staticcheck" ] || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+	@set -e; for tags in $(LINT_TAGS); do echo "staticcheck -tags $$tags ./..."; $(GOBIN)/staticcheck -tags $$tags ./...; done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...

@@ -10,8 +10,22 @@
 #   package STAGE=dev|staging|prod  both of the above, then `serverless package` offline
 #                                   into bin/serverless/$(STAGE)
 #   package-verify                  builds every zip twice and fails unless the bytes match
+#   package-sizes                   builds the zips and prints each zip's and binary's size in bytes
 #   deploy PROVIDER=aws|tencent STAGE=...
 #                                   the only target that needs cloud credentials
+#
+# Per-cloud builds: build tags leave out what a cloud's functions never use
+# (the default build, as used by go test and cmd/callsign, has everything;
+# a binary asked at start-up for a part it lacks exits with an error naming
+# the tag):
+#
+#   callsign.notencent  the SCF Go1 runtime (scf-go-lib), Tencent SSM secrets  all AWS functions
+#   callsign.notrtcapi  the TRTC cloud API client (Tencent Cloud SDK)          AWS usersig, calls, session
+#   callsign.noredis    the Redis stores (go-redis, redis_rate)                AWS functions, unless a stage's
+#                                                                              limiter in serverless.yml is redis
+#
+# The Tencent binary keeps everything: its stages use memory or Redis, and
+# the AWS Lambda adapter it carries is small.
 #
 # Zips are reproducible: static binaries built with -trimpath, no VCS stamp
 # and an empty build ID, a fixed mtime (1980-01-01 00:00, the earliest DOS
@@ -44,6 +58,20 @@ CALLSIGN_ZIP_MTIME := 198001010000
 CALLSIGN_LDFLAGS := -s -w -buildid=
 CALLSIGN_GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags '$(CALLSIGN_LDFLAGS)'
 
+# serverless.yml is the one place an AWS stage's limiter is set
+# (params.<default|stage>.limiter). The AWS zips serve every stage, so they
+# carry Redis when any stage's limiter is redis. The values must be literal:
+# a value make cannot read stops the AWS build instead of guessing.
+CALLSIGN_SERVERLESS_YML ?= serverless.yml
+CALLSIGN_AWS_LIMITERS = $(shell awk '/^params:/ {p = 1; next} /^[^ \t\#]/ {p = 0} p && $$1 == "limiter:" {v = $$2; gsub(/["\047]/, "", v); print v}' $(CALLSIGN_SERVERLESS_YML) 2>/dev/null)
+callsign_comma := ,
+CALLSIGN_AWS_TAGS = lambda.norpc,callsign.notencent$(if $(filter redis,$(CALLSIGN_AWS_LIMITERS)),,$(callsign_comma)callsign.noredis)
+# Only callbacks removes users from rooms through the TRTC cloud API.
+CALLSIGN_AWS_TAGS_usersig = $(CALLSIGN_AWS_TAGS),callsign.notrtcapi
+CALLSIGN_AWS_TAGS_calls = $(CALLSIGN_AWS_TAGS),callsign.notrtcapi
+CALLSIGN_AWS_TAGS_session = $(CALLSIGN_AWS_TAGS),callsign.notrtcapi
+CALLSIGN_AWS_TAGS_callbacks = $(CALLSIGN_AWS_TAGS)
+
 # Environment for serverless: no telemetry, no notices, nothing online.
 CALLSIGN_SLS_ENV := SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
 # Deploy output markers of failure: the Tencent tools exit 0 on failure.
@@ -51,10 +79,10 @@ CALLSIGN_RUN_CHECKED := $(CALLSIGN_INFRA_DIR)/tencent/run-checked.sh
 # Renders a cloudbaserc.json template with JSON-escaped deploy-time values.
 CALLSIGN_RENDER_CONFIG := $(CALLSIGN_INFRA_DIR)/tencent/render-config.sh
 
-.PHONY: package-aws package-tencent package package-verify deploy \
+.PHONY: package-aws package-tencent package package-verify package-sizes deploy \
 	deploy-aws deploy-tencent deploy-tencent-event deploy-tencent-web \
 	callsign-check-stage callsign-check-out callsign-check-tencent-env \
-	callsign-check-tcb-env callsign-force
+	callsign-check-tcb-env callsign-check-aws-limiters callsign-print-aws-tags callsign-force
 
 package-aws: $(CALLSIGN_AWS_FUNCTIONS:%=$(PACKAGE_OUT)/aws/%.zip)
 
@@ -64,10 +92,20 @@ package-tencent: $(PACKAGE_OUT)/tencent/callsign-event.zip $(PACKAGE_OUT)/tencen
 # see every input of a Go build (go.sum, the toolchain, build tags).
 callsign-force:
 
-$(PACKAGE_OUT)/aws/%.zip: callsign-force
+callsign-check-aws-limiters:
+	@test -n '$(CALLSIGN_AWS_LIMITERS)' || { echo "$(CALLSIGN_SERVERLESS_YML): no params limiter found (the AWS build tags depend on it)" >&2; exit 2; }
+	@test -z '$(filter-out memory redis dynamodb,$(CALLSIGN_AWS_LIMITERS))' || { \
+	  printf "%s: params limiter '%s' is not a literal memory, redis or dynamodb\n" '$(CALLSIGN_SERVERLESS_YML)' '$(filter-out memory redis dynamodb,$(CALLSIGN_AWS_LIMITERS))' >&2; exit 2; }
+
+# Prints "<function> <tags>" per AWS function (used by the tests).
+callsign-print-aws-tags: callsign-check-aws-limiters
+	@$(foreach f,$(CALLSIGN_AWS_FUNCTIONS),echo "$(f) $(CALLSIGN_AWS_TAGS_$(f))";)
+
+$(PACKAGE_OUT)/aws/%.zip: callsign-force callsign-check-aws-limiters
+	@test -n "$(CALLSIGN_AWS_TAGS_$*)" || { echo "no build tags for AWS function $*" >&2; exit 2; }
 	rm -rf $(PACKAGE_OUT)/aws/$* $@
 	mkdir -p $(PACKAGE_OUT)/aws/$*
-	GOARCH=arm64 GOARM64=v8.0 $(CALLSIGN_GOBUILD) -tags lambda.norpc -o $(PACKAGE_OUT)/aws/$*/bootstrap ./functions/$*
+	GOARCH=arm64 GOARM64=v8.0 $(CALLSIGN_GOBUILD) -tags $(CALLSIGN_AWS_TAGS_$*) -o $(PACKAGE_OUT)/aws/$*/bootstrap ./functions/$*
 	chmod 0755 $(PACKAGE_OUT)/aws/$*/bootstrap
 	touch -t $(CALLSIGN_ZIP_MTIME) $(PACKAGE_OUT)/aws/$*/bootstrap
 	cd $(PACKAGE_OUT)/aws/$* && $(ZIP) -q -X ../$*.zip bootstrap
@@ -119,6 +157,15 @@ package-verify:
 	cd $(PACKAGE_OUT)/verify/a && for z in aws/*.zip tencent/*.zip; do cmp "$$z" "../b/$$z" || exit 1; done
 	cd $(PACKAGE_OUT)/verify/a && sha256sum aws/*.zip tencent/*.zip
 	rm -rf $(PACKAGE_OUT)/verify
+
+# Each zip's size and its binary's (uncompressed) size, in bytes. The AWS
+# limit this project keeps is 5,000,000 bytes per zip (infra tests).
+package-sizes: package-aws package-tencent
+	@printf '%-28s %10s %10s\n' zip "zip bytes" "binary"
+	@for z in $(CALLSIGN_AWS_FUNCTIONS:%=aws/%); do \
+	  printf '%-28s %10s %10s\n' "$$z.zip" "$$(wc -c < $(PACKAGE_OUT)/$$z.zip)" "$$(wc -c < $(PACKAGE_OUT)/$$z/bootstrap)"; done
+	@for z in event web; do \
+	  printf '%-28s %10s %10s\n' "tencent/callsign-$$z.zip" "$$(wc -c < $(PACKAGE_OUT)/tencent/callsign-$$z.zip)" "$$(wc -c < $(PACKAGE_OUT)/tencent/$$z/main)"; done
 
 deploy: callsign-check-stage
 	@case "$(PROVIDER)" in \

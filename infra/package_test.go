@@ -44,9 +44,12 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildTemp != "" {
-		if err := os.RemoveAll(buildTemp); err != nil {
-			fmt.Fprintf(os.Stderr, "removing %s: %v\n", buildTemp, err)
+	for _, dir := range []string{buildTemp, realTemp} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "removing %s: %v\n", dir, err)
 		}
 	}
 	os.Exit(code)
@@ -80,7 +83,11 @@ func buildFixture(t *testing.T, root string) error {
 	}
 	buildTemp = dir
 	module := filepath.Join(dir, "module")
-	files := map[string]string{"go.mod": "module example.com/callsignfixture\n\ngo 1.26\n"}
+	files := map[string]string{
+		"go.mod": "module example.com/callsignfixture\n\ngo 1.26\n",
+		// package.mk reads the AWS stages' limiter from serverless.yml.
+		"serverless.yml": "params:\n  default:\n    limiter: dynamodb\n",
+	}
 	for _, fn := range fixtureFunctions {
 		files[filepath.Join("functions", fn, "main.go")] = fmt.Sprintf("package main\n\nimport \"os\"\n\nfunc main() { _, _ = os.Stdout.WriteString(%q) }\n", fn)
 	}
@@ -149,12 +156,14 @@ type zipWant struct {
 func TestZipLayout(t *testing.T) {
 	b := fixturePackages(t)
 	root := repoRoot(t)
-	aws := zipWant{entries: []string{"bootstrap"}, binary: "bootstrap", machine: elf.EM_AARCH64, goarch: "arm64", tags: "lambda.norpc"}
+	aws := zipWant{entries: []string{"bootstrap"}, binary: "bootstrap", machine: elf.EM_AARCH64, goarch: "arm64", tags: "lambda.norpc,callsign.notencent,callsign.noredis,callsign.notrtcapi"}
+	callbacks := aws
+	callbacks.tags = "lambda.norpc,callsign.notencent,callsign.noredis"
 	tests := map[string]zipWant{
 		"aws/usersig.zip":            aws,
 		"aws/calls.zip":              aws,
 		"aws/session.zip":            aws,
-		"aws/callbacks.zip":          aws,
+		"aws/callbacks.zip":          callbacks,
 		"tencent/callsign-event.zip": {entries: []string{"main"}, binary: "main", machine: elf.EM_X86_64, goarch: "amd64"},
 		"tencent/callsign-web.zip": {entries: []string{"main", "scf_bootstrap"}, binary: "main", machine: elf.EM_X86_64, goarch: "amd64",
 			extra: map[string]string{"scf_bootstrap": filepath.Join(root, "infra", "tencent", "scf_bootstrap")}},

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -205,9 +206,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	enf, err := newEnforcer(cfg, opts, st, secrets, bans, obs.rec)
-	if err != nil {
-		return nil, err
+	// Only the callback operations act on rooms: the other functions
+	// build no TRTC or IM client (and may be built without the former).
+	var enf *enforce.Enforcer
+	if servesCallbacks(opts.Operations) {
+		if enf, err = newEnforcer(cfg, opts, st, secrets, bans, obs.rec); err != nil {
+			return nil, err
+		}
 	}
 	log.Info("callsign ready", "verifiers", strings.Join(cfg.Verifiers, ","),
 		"limiter", cfg.Limiter, "secretSource", cfg.SecretSource, "userIDMode", cfg.UserIDMode,
@@ -285,10 +290,19 @@ func newTRTCClient(cfg config.Config, opts Options, st stores, secrets secret.So
 		},
 		Pacer: &trtcapi.LimiterPacer{Limiter: st.limiter},
 	})
+	if errors.Is(err, trtcapi.ErrNotBuiltIn) {
+		return nil, notBuiltIn("the TRTC callback operations", "the TRTC cloud API client", "callsign.notrtcapi")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app: %s_TRTC_API_ENDPOINT: %w", config.Prefix, err)
 	}
 	return client, nil
+}
+
+// servesCallbacks reports whether operations (nil: all) include a callback
+// operation, the only ones that need the enforcer.
+func servesCallbacks(operations []string) bool {
+	return len(operations) == 0 || slices.Contains(operations, api.OpCallbackTRTC) || slices.Contains(operations, api.OpCallbackCall)
 }
 
 // SelfTest signs one UserSig with s and verifies it, proving the key and
@@ -352,30 +366,7 @@ func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.
 		}
 		return src, nil
 	case "tencent-ssm":
-		getenv := opts.Getenv
-		o := secret.TencentSSMOptions{
-			Region:       cfg.SecretRegion,
-			SecretName:   cfg.SecretName,
-			VersionID:    cfg.SecretVersion,
-			DefaultAppID: cfg.SDKAppID,
-			Endpoint:     cfg.SecretEndpoint,
-			// SCF's run-role credentials are temporary: read them at
-			// every fetch.
-			Credentials: func() (string, string, string) {
-				return getenv("TENCENTCLOUD_SECRETID"), getenv("TENCENTCLOUD_SECRETKEY"), getenv("TENCENTCLOUD_SESSIONTOKEN")
-			},
-		}
-		if o.Region == "" {
-			o.Region = getenv("TENCENTCLOUD_REGION")
-		}
-		if o.Region == "" {
-			return nil, fmt.Errorf("app: %s_SECRET_REGION is required with tencent-ssm when TENCENTCLOUD_REGION is unset", config.Prefix)
-		}
-		src, err := secret.NewTencentSSM(o)
-		if err != nil {
-			return nil, fmt.Errorf("app: %w", err)
-		}
-		return src, nil
+		return newTencentSSM(cfg, opts)
 	}
 	return nil, fmt.Errorf("app: unknown secret source %q", cfg.SecretSource)
 }
@@ -463,13 +454,11 @@ func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observ
 	case "memory":
 		return stores{limiter: local, calls: callrecord.NewMemory(callrecord.MemoryOptions{Now: opts.Now}), bans: ban.NewMemory(opts.Now)}, nil
 	case "redis":
-		client, err := ratelimit.NewRedisClient(cfg.RedisURL)
+		st, err := newRedisStores(cfg, opts)
 		if err != nil {
-			return stores{}, fmt.Errorf("app: %s_REDIS_URL: %w", config.Prefix, err)
+			return stores{}, err
 		}
-		limiter = ratelimit.NewRedis(client, cfg.KeyPrefix())
-		calls = callrecord.NewRedis(client, cfg.KeyPrefix(), opts.Now)
-		bans = ban.NewRedis(client, cfg.KeyPrefix(), opts.Now)
+		limiter, calls, bans = st.limiter, st.calls, st.bans
 	case "dynamodb":
 		client, err := dynamodb.New(awsOptions(opts, cfg.DynamodbEndpoint))
 		if err != nil {

@@ -7,6 +7,8 @@
 // answers "is this user banned / is this token revoked" on every request
 // from a per-instance cache of at most CacheTTL, which is the propagation
 // delay of a ban to every instance.
+//
+// The build tag callsign.noredis leaves the Redis store (and go-redis) out.
 package ban
 
 import (

@@ -12,7 +12,6 @@ import (
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/testlog"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
-	"github.com/redis/go-redis/v9"
 )
 
 var start = testclock.Epoch()
@@ -37,14 +36,7 @@ func backends(t *testing.T) []struct {
 		build func(c *testclock.Clock) Store
 	}{
 		{"memory", func(c *testclock.Clock) Store { return NewMemory(c.Now) }},
-		{"redis", func(c *testclock.Clock) Store {
-			client, err := newRedisClient(redisURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { client.Close() })
-			return NewRedis(client, prefix(), c.Now)
-		}},
+		{"redis", func(c *testclock.Clock) Store { return redisStore(t, redisURL, prefix(), c.Now) }},
 		{"dynamodb", func(c *testclock.Clock) Store {
 			return NewDynamoDB(teststore.DynamoDBClient(dyna), "limits", prefix(), c.Now)
 		}},
@@ -204,12 +196,4 @@ func TestCheckerCache(t *testing.T) {
 	if NewChecker(fs, CheckerOptions{CacheTTL: time.Hour}).ttl != MaxCacheTTL {
 		t.Fatal("CacheTTL is not capped at MaxCacheTTL")
 	}
-}
-
-func newRedisClient(url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	return redis.NewClient(opt), nil
 }

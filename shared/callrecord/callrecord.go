@@ -10,6 +10,8 @@
 // handler uses to act exactly once per Tencent event across instances, and
 // a per-user index of call rooms (AddUserRoom, UserRooms), which an
 // operator's ban uses to remove the user from every active call.
+//
+// The build tag callsign.noredis leaves the Redis store (and go-redis) out.
 package callrecord
 
 import (
@@ -216,10 +218,4 @@ func (u userRooms) latest() int64 {
 		m = max(m, t)
 	}
 	return m
-}
-
-// ttlFrom is the time left until t, at least one millisecond (stores refuse
-// a zero expiry).
-func ttlFrom(t, now time.Time) time.Duration {
-	return max(t.Sub(now), time.Millisecond)
 }

@@ -1,3 +1,5 @@
+//go:build !callsign.noredis
+
 package callrecord
 
 import (
@@ -177,4 +179,10 @@ func (s *Redis) UserRooms(ctx context.Context, userID string) ([]Room, error) {
 		}
 	}
 	return u.rooms(s.now().UnixMilli()), nil
+}
+
+// ttlFrom is the time left until t, at least one millisecond (Redis refuses
+// a zero expiry).
+func ttlFrom(t, now time.Time) time.Duration {
+	return max(t.Sub(now), time.Millisecond)
 }

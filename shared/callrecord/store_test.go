@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
@@ -29,17 +27,6 @@ const table = "callsign-test-calls"
 var servers = teststore.Shared{Table: table}
 
 func TestMain(m *testing.M) { os.Exit(servers.Main(m)) }
-
-func sharedRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	opt, err := redis.ParseURL(servers.RedisURL(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
 
 func sharedDynamoDB(tb testing.TB) *dynamodb.Client { return servers.DynamoDB(tb) }
 
@@ -63,7 +50,7 @@ type backend struct {
 func backends() []backend {
 	return []backend{
 		{"memory", true, func(t *testing.T, c *testclock.Clock) Store { return NewMemory(MemoryOptions{Now: c.Now}) }},
-		{"redis", false, func(t *testing.T, c *testclock.Clock) Store { return NewRedis(sharedRedis(t), uniquePrefix(t), c.Now) }},
+		{"redis", false, func(t *testing.T, c *testclock.Clock) Store { return redisStore(t, uniquePrefix(t), c.Now) }},
 		{"dynamodb", true, func(t *testing.T, c *testclock.Clock) Store {
 			return NewDynamoDB(sharedDynamoDB(t), table, uniquePrefix(t), c.Now)
 		}},
@@ -283,45 +270,6 @@ func TestMemoryBounded(t *testing.T) {
 	}
 	if _, err := m.Get(ctx, Room{Num: 2}); err != nil {
 		t.Fatalf("a live record was evicted: %v", err)
-	}
-}
-
-// TestWithTimeout: a store that never answers is cut off by the timeout,
-// on the real Redis client against a listener that accepts and stays
-// silent.
-func TestWithTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold the connection open, answer nothing
-		}
-	}()
-	// No client-side read timeout: only the wrapper can end the wait.
-	client := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ContextTimeoutEnabled: true, ReadTimeout: -1, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
-	defer client.Close()
-	s := WithTimeout(NewRedis(client, "p:", nil), 100*time.Millisecond)
-	ctx := context.Background()
-	// go-redis reports the context deadline as a network timeout.
-	timedOut := func(err error) bool {
-		var ne net.Error
-		return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-	}
-	if _, err := s.Get(ctx, Room{Str: "r"}); !timedOut(err) {
-		t.Fatalf("Get = %v, want a timeout", err)
-	}
-	if _, err := s.Claim(ctx, "k", time.Second); !timedOut(err) {
-		t.Fatalf("Claim = %v, want a timeout", err)
-	}
-	if WithTimeout(s, 0) != s {
-		t.Fatal("WithTimeout(s, 0) wrapped s")
 	}
 }
 

@@ -3,6 +3,10 @@
 // Go1 event function (net/rpc, served by scf-go-lib), an SCF / CloudBase Web function (HTTP on
 // port 9000), or the local development server.
 //
+// A binary built with the tag callsign.notencent has no SCF Go1 runtime
+// (scf-go-lib): Detect still recognises the platform, and Run refuses it
+// with ErrSCFNotBuiltIn.
+//
 // Detect reads only platform-provided variables, so the same binary runs
 // everywhere without extra configuration:
 //
@@ -21,7 +25,6 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/platform/awslambda"
-	"github.com/callsign-dev/callsign/shared/platform/scf"
 	"github.com/callsign-dev/callsign/shared/platform/web"
 )
 
@@ -70,11 +73,17 @@ func (k Kind) String() string {
 const (
 	// EnvLambdaRuntimeAPI is set by AWS Lambda custom runtimes (host:port).
 	EnvLambdaRuntimeAPI = "AWS_LAMBDA_RUNTIME_API"
-	// EnvSCFServerPort is the port a Go1 event function serves net/rpc on.
-	EnvSCFServerPort = scf.EnvServerPort
+	// EnvSCFServerPort is the port a Go1 event function serves net/rpc on
+	// (scf.EnvServerPort).
+	EnvSCFServerPort = "_LAMBDA_SERVER_PORT"
 	// EnvTencentRunEnv is "SCF" inside Tencent SCF and CloudBase functions.
 	EnvTencentRunEnv = "TENCENTCLOUD_RUNENV"
 )
+
+// ErrSCFNotBuiltIn is returned by Run for KindSCF in a binary built with
+// the tag callsign.notencent (the AWS packages), which has no SCF Go1
+// runtime.
+var ErrSCFNotBuiltIn = errors.New("this binary was built without the SCF Go1 event-function runtime (build tag callsign.notencent); deploy the Tencent package (functions/callsign)")
 
 // Default listen addresses.
 const (
@@ -133,7 +142,7 @@ func Run(ctx context.Context, app App, opts Options) error {
 		return awslambda.Start(ctx, app, logger)
 	case KindSCF:
 		logger.Info("serving")
-		if err := scf.Start(ctx, app, scf.Options{Logger: logger}); err != nil {
+		if err := startSCF(ctx, app, logger); err != nil {
 			return fmt.Errorf("platform: scf: %w", err)
 		}
 		return nil

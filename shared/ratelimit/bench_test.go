@@ -48,7 +48,7 @@ func BenchmarkMemory(b *testing.B) {
 }
 
 func BenchmarkRedis(b *testing.B) {
-	runBench(b, NewRedis(sharedRedis(b), uniquePrefix(b)))
+	runBench(b, redisLimiter(b, "", uniquePrefix(b)))
 }
 
 func BenchmarkDynamoDB(b *testing.B) {
@@ -58,7 +58,7 @@ func BenchmarkDynamoDB(b *testing.B) {
 // BenchmarkResilientRedis is the production path: deny cache, timeout and
 // the store goroutine on top of Redis.
 func BenchmarkResilientRedis(b *testing.B) {
-	runBench(b, NewResilient(NewRedis(sharedRedis(b), uniquePrefix(b)), ResilientOptions{}))
+	runBench(b, NewResilient(redisLimiter(b, "", uniquePrefix(b)), ResilientOptions{}))
 }
 
 // BenchmarkDecisionLatency reports the latency distribution of one shared
@@ -70,7 +70,7 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		name string
 		lim  func(b *testing.B) Limiter
 	}{
-		{"redis", func(b *testing.B) Limiter { return NewRedis(sharedRedis(b), uniquePrefix(b)) }},
+		{"redis", func(b *testing.B) Limiter { return redisLimiter(b, "", uniquePrefix(b)) }},
 		{"dynamodb", func(b *testing.B) Limiter { return NewDynamoDB(sharedDynamoDB(b), limitsTable, uniquePrefix(b)) }},
 	}
 	for _, st := range stores {

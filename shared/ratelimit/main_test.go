@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/callsign-dev/callsign/shared/awsapi/dynamodb"
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
 	"github.com/callsign-dev/callsign/shared/internal/teststore"
@@ -22,18 +20,6 @@ const limitsTable = "callsign-test-limits"
 var servers = teststore.Shared{Table: limitsTable}
 
 func TestMain(m *testing.M) { os.Exit(servers.Main(m)) }
-
-// sharedRedis returns a client of the package's redis-server, skipping or
-// failing the test (teststore.SkipOrFail) when it cannot start.
-func sharedRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	client, err := NewRedisClient(servers.RedisURL(tb))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { client.Close() })
-	return client
-}
 
 // sharedDynamoDB returns a client of the package's dynalite with the limits
 // table created, skipping or failing the test when it cannot start.

@@ -5,6 +5,9 @@
 // Backends (memory, Redis, DynamoDB) implement the same GCRA / token-bucket
 // semantics: Policy{Rate: 5, Period: time.Minute, Burst: 5} gives five
 // immediate allows, then denies the sixth with RetryAfter 12s and ResetAfter 60s.
+//
+// The build tag callsign.noredis leaves the Redis backend (and go-redis)
+// out.
 package ratelimit
 
 import (

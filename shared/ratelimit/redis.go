@@ -1,3 +1,5 @@
+//go:build !callsign.noredis
+
 package ratelimit
 
 import (
@@ -129,13 +131,4 @@ func (o RedisOptions) NewClient(rawURL string) (*redis.Client, error) {
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	return redis.NewClient(opt), nil
-}
-
-// orDefault returns v, or def when v is the zero value.
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

@@ -1,3 +1,5 @@
+//go:build !callsign.noredis
+
 package ratelimit
 
 import (
@@ -7,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
@@ -123,3 +126,34 @@ func TestRedisKeyLayout(t *testing.T) {
 		t.Fatalf("TTL = %v, want 12s (one interval after one request)", ttl)
 	}
 }
+
+// sharedRedis returns a client of the package's redis-server, skipping or
+// failing the test (teststore.SkipOrFail) when it cannot start.
+func sharedRedis(tb testing.TB) *redis.Client {
+	tb.Helper()
+	client, err := NewRedisClient(servers.RedisURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	return client
+}
+
+// redisLimiter returns a Redis limiter on the redis-server at url (empty:
+// the package's shared one) with keys under prefix. Builds without Redis
+// (callsign.noredis) skip the test instead.
+func redisLimiter(tb testing.TB, url, prefix string) Limiter {
+	tb.Helper()
+	if url == "" {
+		url = servers.RedisURL(tb)
+	}
+	client, err := NewRedisClient(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	return NewRedis(client, prefix)
+}
+
+// requireRedis does nothing: this build has the Redis limiter.
+func requireRedis(testing.TB) {}

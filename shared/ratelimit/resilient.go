@@ -375,3 +375,12 @@ func (r *Resilient) rememberDenial(key string, p Policy, d Decision, now time.Ti
 	}
 	r.denied[key] = denial{policy: p, until: now.Add(d.RetryAfter), resetAt: now.Add(d.ResetAfter)}
 }
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

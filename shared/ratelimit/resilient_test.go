@@ -359,16 +359,12 @@ func TestResilientStoreKilled(t *testing.T) {
 		start func(t *testing.T) (*teststore.Server, Limiter)
 	}{
 		{"redis", func(t *testing.T) (*teststore.Server, Limiter) {
+			requireRedis(t)
 			s, err := teststore.StartRedisServer()
 			if err != nil {
 				teststore.SkipOrFail(t, err)
 			}
-			client, err := NewRedisClient(s.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { client.Close() })
-			return s, NewRedis(client, "callsign:test:")
+			return s, redisLimiter(t, s.URL, "callsign:test:")
 		}},
 		{"dynamodb", func(t *testing.T) (*teststore.Server, Limiter) {
 			s, err := teststore.StartDynaliteServer()
@@ -457,13 +453,8 @@ func blackHole(t *testing.T) string {
 // mode behaves as documented.
 func TestResilientBlackHole(t *testing.T) {
 	addr := blackHole(t)
-	redisClient, err := NewRedisClient("redis://" + addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { redisClient.Close() })
 	stores := map[string]Limiter{
-		"redis":    NewRedis(redisClient, "callsign:test:"),
+		"redis":    redisLimiter(t, "redis://"+addr, "callsign:test:"),
 		"dynamodb": NewDynamoDB(teststore.DynamoDBClient("http://"+addr), limitsTable, "callsign:test:"),
 	}
 	for name, store := range stores {

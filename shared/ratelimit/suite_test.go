@@ -31,7 +31,7 @@ func backends() []backend {
 			return NewMemory(MemoryOptions{Now: c.Now}), c
 		}},
 		{name: "redis", build: func(t *testing.T) (Limiter, clock) {
-			return NewRedis(sharedRedis(t), uniquePrefix(t)), realClock{}
+			return redisLimiter(t, "", uniquePrefix(t)), realClock{}
 		}},
 		{name: "dynamodb", exact: true, build: func(t *testing.T) (Limiter, clock) {
 			c := newFakeClock()

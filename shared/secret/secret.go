@@ -1,6 +1,9 @@
 // Package secret loads callsign's signing material from a managed store and
 // keeps it cached across warm invocations. Nothing in this package ever
 // prints a secret value: Secret redacts itself in fmt, %v and slog output.
+//
+// The build tag callsign.notencent leaves the Tencent Cloud SSM source
+// (TencentSSM) out.
 package secret
 
 import (

@@ -1,3 +1,5 @@
+//go:build !callsign.notencent
+
 package secret
 
 import (

@@ -8,11 +8,14 @@
 // Calls are paced by a Pacer (the API allows 20 requests per second per
 // action), credentials are read at every call (SCF's run-role credentials
 // are temporary), and errors never carry the response body or a credential.
+//
+// The build tag callsign.notrtcapi leaves the client, and with it the
+// Tencent Cloud SDK, out of a binary: New then returns ErrNotBuiltIn, while
+// the types, ParseEndpoint and the pacing stay available.
 package trtcapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,11 +23,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
-	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
-	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
-	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 )
 
 // API facts (handbook: TRTC cloud API 3.0).
@@ -75,6 +73,11 @@ func (c Credential) GoString() string { return c.String() }
 // Credentials yields the credential for one call.
 type Credentials func(ctx context.Context) (Credential, error)
 
+// ErrNotBuiltIn is returned by New in a binary built with the tag
+// callsign.notrtcapi, which leaves the cloud API client (and the Tencent
+// Cloud SDK it uses) out: the functions that never act on rooms.
+var ErrNotBuiltIn = errors.New("trtcapi: this binary was built without the TRTC cloud API client (build tag callsign.notrtcapi)")
+
 // ErrNoCredentials is wrapped when Credentials yields an empty key pair.
 var ErrNoCredentials = errors.New("trtcapi: no Tencent Cloud API credentials")
 
@@ -114,8 +117,12 @@ type Client struct {
 	transport http.RoundTripper
 }
 
-// New validates opts and returns a Client.
+// New validates opts and returns a Client, or ErrNotBuiltIn in a binary
+// built with the tag callsign.notrtcapi.
 func New(opts Options) (*Client, error) {
+	if !builtIn {
+		return nil, ErrNotBuiltIn
+	}
 	if opts.Credentials == nil {
 		return nil, errors.New("trtcapi: Credentials is required")
 	}
@@ -270,112 +277,6 @@ func roomParams(sdkAppID uint32, room Room, numAction, strAction string) (string
 	default:
 		return numAction, map[string]any{"SdkAppId": sdkAppID, "RoomId": room.Num}, nil
 	}
-}
-
-// roomNotExist is the error code of an action on a room that is gone.
-const roomNotExist = "FailedOperation.RoomNotExist"
-
-// call paces, signs and sends one action.
-func (c *Client) call(ctx context.Context, action string, params map[string]any) error {
-	if c.pacer != nil {
-		if err := c.pacer.Wait(ctx, action); err != nil {
-			return &Error{Action: action, Temporary: true, cause: fmt.Errorf("pacing: %w", err)}
-		}
-	}
-	cred, err := c.creds(ctx)
-	if err != nil {
-		return &Error{Action: action, Temporary: true, cause: err}
-	}
-	if cred.SecretID == "" || cred.SecretKey == "" {
-		return &Error{Action: action, cause: ErrNoCredentials}
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	rec := &statusRecord{}
-	ctx = context.WithValue(ctx, statusRecordKey{}, rec)
-
-	cpf := profile.NewClientProfile()
-	cpf.HttpProfile.Endpoint = c.host
-	cpf.HttpProfile.Scheme = c.scheme
-	cpf.HttpProfile.ReqTimeout = int((c.timeout + time.Second - 1) / time.Second)
-	cpf.Language = "en-US"
-	cpf.Debug = false
-	cpf.DisableRegionBreaker = true
-	cpf.NetworkFailureMaxRetries = 0
-	cpf.RateLimitExceededMaxRetries = 0
-	client := common.NewCommonClient(common.NewTokenCredential(cred.SecretID, cred.SecretKey, cred.Token), c.region, cpf)
-	client.WithHttpTransport(c.transport)
-
-	req := tchttp.NewCommonRequest(Service, Version, action)
-	req.SetContext(ctx)
-	if err := req.SetActionParameters(params); err != nil {
-		return &Error{Action: action, cause: errors.New("building the request failed")}
-	}
-	resp := tchttp.NewCommonResponse()
-	if err := client.Send(req, resp); err != nil {
-		e := sendError(ctx, action, err, rec.status)
-		if e.Code == roomNotExist {
-			return nil
-		}
-		return e
-	}
-	if rec.status != http.StatusOK {
-		return &Error{Action: action, Status: rec.status, Temporary: rec.status >= 500 || rec.status == http.StatusTooManyRequests}
-	}
-	var out struct {
-		Response struct {
-			RequestID string `json:"RequestId"`
-		} `json:"Response"`
-	}
-	if err := json.Unmarshal(resp.GetBody(), &out); err != nil || out.Response.RequestID == "" {
-		return &Error{Action: action, Status: rec.status, Temporary: true, cause: errors.New("response is not the expected JSON")}
-	}
-	return nil
-}
-
-// sendError maps an error of the generic client. SDK messages are never
-// used: some quote the response body.
-func sendError(ctx context.Context, action string, err error, status int) *Error {
-	e := &Error{Action: action, Status: status, Temporary: true}
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		e.cause = context.DeadlineExceeded
-		return e
-	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		e.cause, e.Temporary = context.Canceled, false
-		return e
-	case errors.As(err, &netErr):
-		e.cause = errors.New("could not reach the API")
-		return e
-	}
-	var sdkErr *tcerr.TencentCloudSDKError
-	if errors.As(err, &sdkErr) {
-		if strings.HasPrefix(sdkErr.Code, "ClientError") {
-			// Network failure, bad status or unparseable body: the message
-			// quotes the body, so report the status only.
-			if status == 0 {
-				e.cause = errors.New("could not reach the API")
-			}
-			e.Temporary = status == 0 || status >= 500 || status == http.StatusTooManyRequests
-			return e
-		}
-		e.Code, e.RequestID = sdkErr.Code, sdkErr.RequestId
-		e.Temporary = temporaryCode(sdkErr.Code)
-		return e
-	}
-	e.cause = errors.New("unexpected client error")
-	return e
-}
-
-// temporaryCode reports whether an API error code is worth retrying.
-func temporaryCode(code string) bool {
-	major, _, _ := strings.Cut(code, ".")
-	switch major {
-	case "InternalError", "RequestLimitExceeded", "LimitExceeded", "ResourceUnavailable":
-		return true
-	}
-	return code == "AuthFailure.SignatureExpire" // clock skew that may recover
 }
 
 // statusTransport records each response's HTTP status in the request's

@@ -1,0 +1,24 @@
+//go:build !callsign.noredis
+
+package ban
+
+import (
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisStore returns a Redis store on the redis-server at url with keys
+// under prefix. Builds without Redis (callsign.noredis) skip the test
+// instead.
+func redisStore(t *testing.T, url, prefix string, now func() time.Time) Store {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opt)
+	t.Cleanup(func() { client.Close() })
+	return NewRedis(client, prefix, now)
+}

@@ -1,0 +1,13 @@
+//go:build callsign.notencent
+
+package platform
+
+import (
+	"context"
+	"log/slog"
+)
+
+// startSCF refuses: this binary was built without the SCF Go1 runtime.
+func startSCF(context.Context, App, *slog.Logger) error {
+	return ErrSCFNotBuiltIn
+}
