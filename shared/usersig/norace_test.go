@@ -8,19 +8,25 @@ package usersig
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
-// TestSignAllocations: signing allocates only the returned string.
+// TestSignAllocations: signing allocates only the returned string, for every
+// kind of ticket, at the longest and the shortest inputs.
 func TestSignAllocations(t *testing.T) {
 	s, err := NewSigner(1400000000, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	room := StringRoom(strings.Repeat("r", 64))
-	uid := strings.Repeat("u", 32)
+	long := strings.Repeat("u", MaxUserIDLen)
+	strRoom := StringRoom(strings.Repeat("r", MaxStrRoomLen))
 	cases := map[string]func(){
-		"UserSig":       func() { _, _ = s.UserSig(uid, MaxTTL, testNow) },
-		"PrivateMapKey": func() { _, _ = s.PrivateMapKey(uid, MaxTTL, testNow, room, PrivAll) },
+		"UserSig":                     func() { _, _ = s.UserSig(long, MaxTTL, testNow) },
+		"UserSig short":               func() { _, _ = s.UserSig("u", time.Second, testNow) },
+		"PrivateMapKey numeric":       func() { _, _ = s.PrivateMapKey(long, MaxTTL, testNow, NumericRoom(MaxRoomID), PrivAll) },
+		"PrivateMapKey numeric short": func() { _, _ = s.PrivateMapKey("u", time.Second, testNow, NumericRoom(1), 0) },
+		"PrivateMapKey string":        func() { _, _ = s.PrivateMapKey(long, MaxTTL, testNow, strRoom, PrivAll) },
+		"PrivateMapKey string short":  func() { _, _ = s.PrivateMapKey("u", time.Second, testNow, StringRoom("r"), 0) },
 	}
 	for name, f := range cases {
 		f() // warm the pool

@@ -17,11 +17,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
-	"hash/adler32"
 	"math"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // MaxTTL is the longest ticket validity callsign signs: 180 days
@@ -70,9 +70,12 @@ const (
 	zlibTrailerLen = 5 + 4
 	// maxStreamLen is the length of the longest zlib stream.
 	maxStreamLen = zlibHeaderLen + maxJSONLen + zlibTrailerLen
-	// maxTicketLen is the length of the longest ticket.
-	maxTicketLen = (maxStreamLen + 2) / 3 * 4
 )
+
+// The JSON document's Adler-32 is computed with adlerState, which takes at
+// most adlerShortMax bytes; this fails to compile if the longest document
+// were longer.
+const _ = uint(adlerShortMax - maxJSONLen)
 
 // Signer signs UserSigs and PrivateMapKeys for one SDKAppID with one secret
 // key. It is safe for concurrent use. Each call reads no clock and allocates
@@ -82,8 +85,12 @@ const (
 type Signer struct {
 	sdkAppID uint32
 	app      []byte // decimal sdkAppID
-	key      []byte
-	pool     sync.Pool // of *scratch
+	// The runs of the content to sign and of the JSON document that hold
+	// the SDKAppID, each written with one copy.
+	contentApp []byte // "\nTLS.sdkappid:<app>\nTLS.time:"
+	jsonApp    []byte // `","TLS.sdkappid":<app>,"TLS.expire":`
+	key        []byte
+	pool       sync.Pool // of *scratch
 }
 
 // scratch is the per-call working memory of a Signer. The buffers are
@@ -96,7 +103,6 @@ type scratch struct {
 	ub64    [maxUserBuf64Len]byte // base64std(userbuf)
 	content [maxContentLen]byte   // the bytes to sign (spec §2)
 	stream  [maxStreamLen]byte    // zlib stream wrapping the JSON document
-	out     [maxTicketLen]byte    // Tencent base64 of stream
 }
 
 // NewSigner returns a Signer for sdkAppID (1..4294967295) and key, the
@@ -113,6 +119,8 @@ func NewSigner(sdkAppID uint32, key string) (*Signer, error) {
 		app:      strconv.AppendUint(nil, uint64(sdkAppID), 10),
 		key:      []byte(key),
 	}
+	s.contentApp = append(append([]byte(contentSDKAppID), s.app...), contentTime...)
+	s.jsonApp = append(append([]byte(jsonSDKAppID), s.app...), jsonExpire...)
 	s.pool.New = func() any {
 		return &scratch{mac: hmac.New(sha256.New, s.key)}
 	}
@@ -234,73 +242,130 @@ func (s *Signer) sign(sc *scratch, identifier string, t, exp uint32, ub []byte) 
 	}
 	// Both numbers appear twice (content and JSON); format them once.
 	var tBuf, expBuf [maxDigits]byte
-	tDec := strconv.AppendUint(tBuf[:0], uint64(t), 10)
-	expDec := strconv.AppendUint(expBuf[:0], uint64(exp), 10)
+	tDec := appendDec32(tBuf[:0], t)
+	expDec := appendDec32(expBuf[:0], exp)
 
 	sc.mac.Reset() // restores the precomputed inner state (crypto/hmac)
-	sc.mac.Write(appendContentDec(sc.content[:0], identifier, s.app, tDec, expDec, ub64))
+	c := append(sc.content[:0], contentIdentifier...)
+	c = append(c, identifier...)
+	c = append(c, s.contentApp...)
+	c = append(c, tDec...)
+	c = append(c, contentExpire...)
+	c = append(c, expDec...)
+	c = append(c, '\n')
+	if ub64 != nil {
+		c = append(c, contentUserBuf...)
+		c = append(c, ub64...)
+		c = append(c, '\n')
+	}
+	sc.mac.Write(c)
 	sum := sc.mac.Sum(sc.sum[:0])
 
+	// The JSON document exactly as Go's encoding/json Encoder renders the
+	// official struct (spec §10.2). The identifier is a validated userID and
+	// the other strings are standard base64, so nothing needs escaping.
 	z := append(sc.stream[:0], 0x78, 0x01, 0, 0, 0, 0, 0)
-	z = appendJSON(z, identifier, s.app, expDec, tDec, ub64, sum)
+	z = append(z, jsonIdentifier...)
+	z = append(z, identifier...)
+	z = append(z, s.jsonApp...)
+	z = append(z, expDec...)
+	z = append(z, jsonTime...)
+	z = append(z, tDec...)
+	if ub64 != nil {
+		z = append(z, jsonUserBuf...)
+		z = append(z, ub64...)
+		z = append(z, '"')
+	}
+	z = append(z, jsonSig...)
+	z = appendStdBase64(z, sum)
+	z = append(z, jsonEnd...)
 	n := len(z) - zlibHeaderLen // always far below 65535
 	binary.LittleEndian.PutUint16(z[3:5], uint16(n))
 	binary.LittleEndian.PutUint16(z[5:7], ^uint16(n))
 	z = append(z, 0x01, 0x00, 0x00, 0xff, 0xff)
-	z = binary.BigEndian.AppendUint32(z, adler32.Checksum(z[zlibHeaderLen:zlibHeaderLen+n]))
+	// The document starts with the constant jsonIdentifier, whose Adler-32
+	// sums are precomputed.
+	z = binary.BigEndian.AppendUint32(z,
+		adlerPrefix.update(z[zlibHeaderLen+len(jsonIdentifier):zlibHeaderLen+n]))
 
-	return string(appendTencentBase64(sc.out[:0], z)), nil
+	// Encode straight into the returned string's memory: the one
+	// allocation, written once and never modified after the conversion.
+	// Stream bytes 9..41 are constant (the end of jsonIdentifier) and start
+	// on a 3-byte boundary, so their 44 characters are precomputed.
+	out := make([]byte, 0, (len(z)+2)/3*4)
+	out = appendTencentBase64(out, z[:constStart])
+	out = append(out, constTicketText...)
+	out = appendTencentBase64(out, z[constEnd:])
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil
 }
+
+// The constant run of every stream: stream bytes constStart..constEnd are
+// jsonIdentifier after its first two bytes, 33 bytes on 3-byte boundaries.
+// constTicketText is their Tencent base64 text, an immutable string computed
+// once.
+const (
+	constStart = 9
+	constEnd   = zlibHeaderLen + len(jsonIdentifier)
+)
+
+var constTicketText = string(appendTencentBase64(nil, []byte(jsonIdentifier[constStart-zlibHeaderLen:])))
+
+// The start of constTicketText's run and its length must be multiples of 3.
+const _ = uint(0 - constStart%3 - (constEnd-constStart)%3)
+
+// adlerPrefix is the Adler-32 state after jsonIdentifier, computed once.
+var adlerPrefix = newAdler().write([]byte(jsonIdentifier))
+
+// appendDec32 appends the decimal form of v to dst, like strconv.AppendUint.
+func appendDec32(dst []byte, v uint32) []byte {
+	var b [maxDigits]byte
+	i := len(b)
+	for v >= 100 {
+		q := v / 100
+		d := (v - q*100) * 2
+		i -= 2
+		b[i], b[i+1] = digitPairs[d], digitPairs[d+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		b[i], b[i+1] = digitPairs[v*2], digitPairs[v*2+1]
+	} else {
+		i--
+		b[i] = byte('0' + v)
+	}
+	return append(dst, b[i:]...)
+}
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
 
 // appendContent appends the bytes to sign (spec §2): identifier, sdkappid,
-// time, expire and, when ub64 is non-nil, the userbuf line.
+// time, expire and, when ub64 is non-nil, the userbuf line. Verify uses it;
+// Signer.sign writes the same bytes with its precomputed runs.
 func appendContent(dst []byte, identifier string, app []byte, t, exp uint64, ub64 []byte) []byte {
-	var tBuf, expBuf [20]byte
-	return appendContentDec(dst, identifier, app,
-		strconv.AppendUint(tBuf[:0], t, 10), strconv.AppendUint(expBuf[:0], exp, 10), ub64)
-}
-
-// appendContentDec is appendContent with sdkappid, time and expire already
-// in decimal.
-func appendContentDec(dst []byte, identifier string, app, t, exp, ub64 []byte) []byte {
 	dst = append(dst, contentIdentifier...)
 	dst = append(dst, identifier...)
 	dst = append(dst, contentSDKAppID...)
 	dst = append(dst, app...)
 	dst = append(dst, contentTime...)
-	dst = append(dst, t...)
+	dst = strconv.AppendUint(dst, t, 10)
 	dst = append(dst, contentExpire...)
-	dst = append(dst, exp...)
+	dst = strconv.AppendUint(dst, exp, 10)
 	dst = append(dst, '\n')
 	if ub64 != nil {
 		dst = append(dst, contentUserBuf...)
 		dst = append(dst, ub64...)
 		dst = append(dst, '\n')
 	}
-	return dst
-}
-
-// appendJSON appends the JSON document exactly as Go's encoding/json Encoder
-// renders the official struct (spec §10.2); app, exp and t are decimal and
-// sum is the raw HMAC, written as base64std. The identifier is a validated
-// userID and the other strings are standard base64, so nothing needs
-// escaping.
-func appendJSON(dst []byte, identifier string, app, exp, t, ub64, sum []byte) []byte {
-	dst = append(dst, jsonIdentifier...)
-	dst = append(dst, identifier...)
-	dst = append(dst, jsonSDKAppID...)
-	dst = append(dst, app...)
-	dst = append(dst, jsonExpire...)
-	dst = append(dst, exp...)
-	dst = append(dst, jsonTime...)
-	dst = append(dst, t...)
-	if ub64 != nil {
-		dst = append(dst, jsonUserBuf...)
-		dst = append(dst, ub64...)
-		dst = append(dst, '"')
-	}
-	dst = append(dst, jsonSig...)
-	dst = appendStdBase64(dst, sum)
-	dst = append(dst, jsonEnd...)
 	return dst
 }
