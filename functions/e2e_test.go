@@ -339,6 +339,8 @@ type runtimeResult struct {
 	contentType string
 	header      http.Header
 	body        []byte
+	// at is when the post reached the Runtime API.
+	at time.Time
 }
 
 type runtimeAPI struct {
@@ -347,6 +349,7 @@ type runtimeAPI struct {
 	// initErrors receives every POST /2018-06-01/runtime/init/error.
 	initErrors chan runtimeResult
 	release    chan struct{}
+	closeOnce  sync.Once
 	seq        atomic.Int64
 
 	mu      sync.Mutex
@@ -363,12 +366,17 @@ func newRuntimeAPI(tb testing.TB) *runtimeAPI {
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/{kind}", r.post)
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", r.initError)
 	r.srv = httptest.NewServer(mux)
-	tb.Cleanup(func() {
+	tb.Cleanup(r.close)
+	return r
+}
+
+// close shuts the Runtime API down (once; the test's cleanup calls it too).
+func (r *runtimeAPI) close() {
+	r.closeOnce.Do(func() {
 		close(r.release)
 		r.srv.CloseClientConnections()
 		r.srv.Close()
 	})
-	return r
 }
 
 func (r *runtimeAPI) addr() string { return strings.TrimPrefix(r.srv.URL, "http://") }
@@ -390,6 +398,7 @@ func (r *runtimeAPI) next(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *runtimeAPI) post(w http.ResponseWriter, req *http.Request) {
+	at := time.Now()
 	kind := req.PathValue("kind")
 	if kind != "response" && kind != "error" {
 		http.NotFound(w, req)
@@ -405,7 +414,7 @@ func (r *runtimeAPI) post(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-	ch <- runtimeResult{id: req.PathValue("id"), kind: kind, contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body}
+	ch <- runtimeResult{id: req.PathValue("id"), kind: kind, contentType: req.Header.Get("Content-Type"), header: req.Header.Clone(), body: body, at: at}
 }
 
 // initError records an init error report; the Runtime API answers 202.
@@ -418,15 +427,21 @@ func (r *runtimeAPI) initError(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// invoke queues one event and waits for the function's post.
-func (r *runtimeAPI) invoke(tb testing.TB, p *proc, event string) runtimeResult {
-	tb.Helper()
-	id := fmt.Sprintf("req-%d", r.seq.Add(1))
+// enqueue queues one event; the function's post arrives on the channel.
+func (r *runtimeAPI) enqueue(event string) (id string, result <-chan runtimeResult) {
+	id = fmt.Sprintf("req-%d", r.seq.Add(1))
 	ch := make(chan runtimeResult, 1)
 	r.mu.Lock()
 	r.waiting[id] = ch
 	r.mu.Unlock()
 	r.queue <- invocation{id: id, event: []byte(event)}
+	return id, ch
+}
+
+// invoke queues one event and waits for the function's post.
+func (r *runtimeAPI) invoke(tb testing.TB, p *proc, event string) runtimeResult {
+	tb.Helper()
+	id, ch := r.enqueue(event)
 	select {
 	case res := <-ch:
 		return res
@@ -1298,67 +1313,6 @@ func TestLambdaInitError(t *testing.T) {
 			p.assertLogLines(t, "usersig", "lambda")
 		})
 	}
-}
-
-// --- cold start ----------------------------------------------------------------
-
-// BenchmarkColdStart measures process start → first successful UserSig for
-// the usersig binary, two ways in one run:
-//
-//   - fake-runtime-api: the binary polls the test's fake Runtime API;
-//   - rie: the first invoke through AWS's Runtime Interface Emulator, which
-//     starts the binary; init-ms is the mean durationMs of the RIE's own
-//     INIT REPORT line (bootstrap start → runtime ready, measured by AWS's
-//     code).
-//
-// Run with
-//
-//	go test ./functions -run '^$' -bench ColdStart -benchtime 20x
-func BenchmarkColdStart(b *testing.B) {
-	event := v2Event("POST", "/v1/usersig", "203.0.113.200", map[string]string{"content-type": "application/json"}, map[string]string{"sub": "cold-start-user"}, "{}")
-	b.Run("fake-runtime-api", func(b *testing.B) {
-		for b.Loop() {
-			b.StopTimer()
-			api := newRuntimeAPI(b)
-			env := baseEnv()
-			env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
-			id := fmt.Sprintf("cold-%d", api.seq.Add(1))
-			ch := make(chan runtimeResult, 1)
-			api.mu.Lock()
-			api.waiting[id] = ch
-			api.mu.Unlock()
-			api.queue <- invocation{id: id, event: []byte(event)}
-			b.StartTimer()
-
-			p := start(b, "usersig", env)
-			var res runtimeResult
-			select {
-			case res = <-ch:
-			case <-time.After(waitLimit):
-				b.Fatalf("no response; output:\n%s", p.output)
-			}
-
-			b.StopTimer()
-			var r struct {
-				StatusCode int `json:"statusCode"`
-			}
-			if res.kind != "response" || json.Unmarshal(res.body, &r) != nil || r.StatusCode != 200 {
-				b.Fatalf("cold start response %s %s", res.kind, res.body)
-			}
-			p.kill()
-			b.StartTimer()
-		}
-	})
-	b.Run("rie", func(b *testing.B) {
-		buildRIE(b)
-		var total float64
-		n := 0
-		for b.Loop() {
-			total += rieColdStart(b, event)
-			n++
-		}
-		b.ReportMetric(total/float64(n), "init-ms")
-	})
 }
 
 // TestBase64RequestBodyReachesTheAPI checks a Function URL event whose body

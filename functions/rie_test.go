@@ -73,19 +73,29 @@ type rie struct {
 // first invoke.
 func startRIE(tb testing.TB, name string, extra map[string]string) *rie {
 	tb.Helper()
+	env := baseEnv()
+	maps.Copy(env, extra)
+	env["AWS_LAMBDA_FUNCTION_NAME"] = "callsign-dev-" + name
+	return startRIECmd(tb, env, filepath.Join(binDir, name))
+}
+
+// startRIECmd runs the RIE with bootstrap (a command and its arguments) as
+// the function and exactly env (plus the function timeout) as its
+// environment, which the RIE hands to the function.
+func startRIECmd(tb testing.TB, env map[string]string, bootstrap ...string) *rie {
+	tb.Helper()
 	buildRIE(tb)
 	emulator, runtimeAPI := "127.0.0.1:"+freePort(tb), "127.0.0.1:"+freePort(tb)
 	for runtimeAPI == emulator {
 		runtimeAPI = "127.0.0.1:" + freePort(tb)
 	}
-	env := baseEnv()
-	maps.Copy(env, extra)
-	env["AWS_LAMBDA_FUNCTION_NAME"] = "callsign-dev-" + name
+	env = maps.Clone(env)
 	env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "30"
-	p := start(tb, "aws-lambda-rie", env,
+	args := append([]string{
 		"--runtime-interface-emulator-address", emulator,
 		"--runtime-api-address", runtimeAPI,
-		filepath.Join(binDir, name))
+	}, bootstrap...)
+	p := start(tb, "aws-lambda-rie", env, args...)
 	// SIGTERM first: the RIE then kills its runtime process; start's own
 	// cleanup (registered earlier, so run later) only reaps the RIE.
 	tb.Cleanup(func() {
@@ -348,26 +358,4 @@ func TestRIE(t *testing.T) {
 		}
 		bad.p.assertClean(t)
 	})
-}
-
-// rieColdStart starts the RIE (untimed), then times the first invoke, which
-// starts the usersig binary, and returns the RIE's INIT REPORT durationMs.
-func rieColdStart(b *testing.B, event string) float64 {
-	b.StopTimer()
-	r := startRIE(b, "usersig", nil)
-	b.StartTimer()
-	status, body := r.invoke(b, "cold-rie", event)
-	b.StopTimer()
-	var resp rieHTTP
-	if status != 200 || json.Unmarshal(body, &resp) != nil || resp.StatusCode != 200 {
-		b.Fatalf("cold start response %d %s", status, body)
-	}
-	ds := initDurations(b, waitOutput(b, r.p, "INIT REPORT("))
-	if len(ds) != 1 {
-		b.Fatalf("INIT REPORT lines %v; output:\n%s", ds, r.p.output)
-	}
-	r.p.cmd.Process.Signal(syscall.SIGTERM)
-	r.p.wait(b)
-	b.StartTimer()
-	return ds[0]
 }

@@ -4,7 +4,8 @@
 # below is relative to the directory make runs in, which must be the module
 # root. Targets:
 #
-#   package-aws                     bin/aws/{usersig,calls,session,callbacks}.zip (arm64, bootstrap)
+#   package-aws                     bin/aws/{usersig,calls,session,callbacks}.zip (arm64, bootstrap;
+#                                   CALLSIGN_AWS_GOARCH=amd64 for another architecture)
 #   package-tencent                 bin/tencent/callsign-event.zip (amd64, main)
 #                                   bin/tencent/callsign-web.zip   (amd64, main + scf_bootstrap)
 #   package STAGE=dev|staging|prod  both of the above, then `serverless package` offline
@@ -54,6 +55,10 @@ SCF ?= scf
 PACKAGE_OUT ?= bin
 CALLSIGN_STAGES := dev staging prod
 CALLSIGN_AWS_FUNCTIONS := usersig calls session callbacks
+# The AWS functions' architecture: arm64, as serverless.yml declares. The
+# cold-start benchmarks (functions/coldstart_test.go) build the same zip for
+# the machine they run on with CALLSIGN_AWS_GOARCH=$$(go env GOARCH).
+CALLSIGN_AWS_GOARCH ?= arm64
 CALLSIGN_ZIP_MTIME := 198001010000
 CALLSIGN_LDFLAGS := -s -w -buildid=
 CALLSIGN_GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -buildvcs=false -ldflags '$(CALLSIGN_LDFLAGS)'
@@ -105,7 +110,7 @@ $(PACKAGE_OUT)/aws/%.zip: callsign-force callsign-check-aws-limiters
 	@test -n "$(CALLSIGN_AWS_TAGS_$*)" || { echo "no build tags for AWS function $*" >&2; exit 2; }
 	rm -rf $(PACKAGE_OUT)/aws/$* $@
 	mkdir -p $(PACKAGE_OUT)/aws/$*
-	GOARCH=arm64 GOARM64=v8.0 $(CALLSIGN_GOBUILD) -tags $(CALLSIGN_AWS_TAGS_$*) -o $(PACKAGE_OUT)/aws/$*/bootstrap ./functions/$*
+	GOARCH=$(CALLSIGN_AWS_GOARCH) GOARM64=v8.0 $(CALLSIGN_GOBUILD) -tags $(CALLSIGN_AWS_TAGS_$*) -o $(PACKAGE_OUT)/aws/$*/bootstrap ./functions/$*
 	chmod 0755 $(PACKAGE_OUT)/aws/$*/bootstrap
 	touch -t $(CALLSIGN_ZIP_MTIME) $(PACKAGE_OUT)/aws/$*/bootstrap
 	cd $(PACKAGE_OUT)/aws/$* && $(ZIP) -q -X ../$*.zip bootstrap

@@ -150,6 +150,9 @@ func TestValidate(t *testing.T) {
 		{"invitees at the service's bound", func(c *Config) { c.MaxInvitees = 32 }, ""},
 		{"hash prefix too long for hash mode", func(c *Config) { c.UserIDPrefix = "abcdefghijklm" }, "CALLSIGN_USER_ID_PREFIX: identity: userID prefix is 13 characters; hash mode allows at most 12"},
 		{"raw prefix of 16", func(c *Config) { c.UserIDMode, c.UserIDPrefix = "raw", "abcdefghijklmnop" }, ""},
+		{"raw prefix of 17", func(c *Config) { c.UserIDMode, c.UserIDPrefix = "raw", "abcdefghijklmnopq" }, "CALLSIGN_USER_ID_PREFIX: must be at most 16 characters"},
+		{"raw prefix of every allowed byte", func(c *Config) { c.UserIDMode, c.UserIDPrefix = "raw", "aZ09_-" }, ""},
+		{"non-ASCII prefix", func(c *Config) { c.UserIDPrefix = "é" }, "CALLSIGN_USER_ID_PREFIX: must be at most 16 characters"},
 		{"jwt short secret", func(c *Config) {
 			c.Verifiers, c.JWTIssuer, c.JWTAudience, c.JWTSecret = []string{"jwt"}, "i", "a", "short"
 		}, "CALLSIGN_JWT_SECRET: must be at least 32 bytes"},
@@ -198,6 +201,8 @@ func TestValidate(t *testing.T) {
 		{"callback key", func(c *Config) { c.TRTCCallbackKey = "callsignTestKey2025" }, ""},
 		{"callback key punctuation", func(c *Config) { c.TRTCCallbackKey = "key-1" }, "CALLSIGN_TRTC_CALLBACK_KEY: must be 1-32 letters and digits"},
 		{"callback key too long", func(c *Config) { c.TRTCCallbackKey = strings.Repeat("k", 33) }, "CALLSIGN_TRTC_CALLBACK_KEY"},
+		{"callback key of 32", func(c *Config) { c.TRTCCallbackKey = strings.Repeat("K9", 16) }, ""},
+		{"callback key underscore", func(c *Config) { c.TRTCCallbackKey = "key_1" }, "CALLSIGN_TRTC_CALLBACK_KEY: must be 1-32 letters and digits"},
 		{"callback key with a managed source", func(c *Config) {
 			c.SecretSource, c.SecretName, c.TRTCCallbackKey = "aws-ssm", "/x", "k"
 		}, "CALLSIGN_TRTC_CALLBACK_KEY: must not be set with a managed secret source"},
@@ -207,6 +212,9 @@ func TestValidate(t *testing.T) {
 		{"remote http endpoint", func(c *Config) { c.TRTCAPIEndpoint = "http://trtc.example.com" }, "CALLSIGN_TRTC_API_ENDPOINT: plain http endpoints are allowed only for a loopback host"},
 		{"admin ids", func(c *Config) { c.IMAdminIDs = []string{"admin", "ops_bot"} }, ""},
 		{"bad admin id", func(c *Config) { c.IMAdminIDs = []string{"admin@corp"} }, "CALLSIGN_IM_ADMIN_IDS"},
+		{"admin id of 32", func(c *Config) { c.IMAdminIDs = []string{strings.Repeat("a", 32)} }, ""},
+		{"admin id of 33", func(c *Config) { c.IMAdminIDs = []string{strings.Repeat("a", 33)} }, "CALLSIGN_IM_ADMIN_IDS"},
+		{"empty admin id", func(c *Config) { c.IMAdminIDs = []string{""} }, "CALLSIGN_IM_ADMIN_IDS"},
 		{"service users", func(c *Config) { c.CallServiceUsers = []string{"recorder_1"} }, ""},
 		{"bad service user", func(c *Config) { c.CallServiceUsers = []string{"rec order"} }, "CALLSIGN_CALL_SERVICE_USERS"},
 

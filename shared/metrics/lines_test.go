@@ -148,6 +148,10 @@ func TestExpvar(t *testing.T) {
 	}
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, httptest.NewRequest("GET", "/debug/metrics", nil))
+	const wantBody = `{"ratelimit/fallback/StoreFallbacks": 0, "usersig/ok/LatencyCount": 1, "usersig/ok/LatencySumMs": 1.5, "usersig/ok/Requests": 2}`
+	if w.Body.String() != wantBody || w.Header().Get("Content-Type") != "application/json; charset=utf-8" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("served %s (%v), want %s", w.Body, w.Header(), wantBody)
+	}
 	var m map[string]float64
 	if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
 		t.Fatalf("%v: %s", err, w.Body)
