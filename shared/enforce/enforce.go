@@ -362,8 +362,11 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 			verdict = verdictBanned
 		}
 	}
+	judged := audit.Event{Action: audit.ActionVerdict, Verdict: verdict, Mode: string(e.mode), CallID: rec.CallID, Room: room.String(), UserID: ev.UserID}
 	if e.mode != ModeOff {
 		e.metrics.Count(OpCallback, verdict, metrics.CallbackVerdicts, 1)
+		// Every verdict is audited, admissions included.
+		audit.Record(ctx, judged)
 	}
 	if verdict == verdictMember {
 		return e.update(ctx, room, func(r *callrecord.Record) error {
@@ -390,8 +393,6 @@ func (e *Enforcer) enter(ctx context.Context, sdkAppID uint32, room callrecord.R
 	}
 	attrs := []slog.Attr{slog.String("verdict", verdict), slog.String("callID", rec.CallID),
 		slog.String("room", room.String()), slog.String("userID", ev.UserID), slog.Int64("eventMsTs", ev.EventMsTs)}
-	judged := audit.Event{Action: audit.ActionVerdict, Verdict: verdict, Mode: string(e.mode), CallID: rec.CallID, Room: room.String(), UserID: ev.UserID}
-	audit.Record(ctx, judged)
 	if e.mode == ModeAudit {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "call enforcement: would remove user (audit)", attrs...)
 		return nil

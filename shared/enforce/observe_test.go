@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -42,18 +43,21 @@ func TestVerdictFigures(t *testing.T) {
 			t.Errorf("%s = %v, want %v", key, got, want)
 		}
 	}
-	var actions []string
+	// Every verdict is audited: the member's admission, then the
+	// stranger's refusal and removal.
+	var got []string
 	for line := range strings.Lines(trail.String()) {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatal(err)
 		}
-		if ev["requestID"] != "req-7" || ev["userID"] != "wx_stranger9" || ev["room"] != room || ev["verdict"] != "not_invited" || ev["mode"] != "enforce" {
+		if ev["requestID"] != "req-7" || ev["room"] != room || ev["mode"] != "enforce" {
 			t.Errorf("audit line %s", line)
 		}
-		actions = append(actions, ev["action"].(string))
+		got = append(got, fmt.Sprintf("%v/%v/%v", ev["action"], ev["userID"], ev["verdict"]))
 	}
-	if strings.Join(actions, ",") != "verdict,remove" {
-		t.Errorf("audit actions = %v, want verdict,remove", actions)
+	want := "verdict/wx_callee02/member,verdict/wx_stranger9/not_invited,remove/wx_stranger9/not_invited"
+	if strings.Join(got, ",") != want {
+		t.Errorf("audit lines = %v, want %s", got, want)
 	}
 }
