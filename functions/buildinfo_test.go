@@ -14,7 +14,7 @@ import (
 // aws-lambda-go (the runtimes the binaries serve) must be, which shows the
 // list was read.
 func TestBinariesLinkNoTestTools(t *testing.T) {
-	for _, name := range []string{"usersig", "calls", "session", "callsign"} {
+	for _, name := range []string{"usersig", "calls", "session", "callbacks", "callsign"} {
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command("go", "version", "-m", filepath.Join(binDir, name)).Output()
 			if err != nil {

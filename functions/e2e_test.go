@@ -74,7 +74,7 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	for _, name := range []string{"usersig", "calls", "session", "callsign"} {
+	for _, name := range []string{"usersig", "calls", "session", "callbacks", "callsign"} {
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(dir, name), "./functions/"+name)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
