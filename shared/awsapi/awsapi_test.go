@@ -433,3 +433,27 @@ func TestErrorJSONRoundTrip(t *testing.T) {
 		t.Fatalf("JSON %s, want %s", b, want)
 	}
 }
+
+func TestValidRegion(t *testing.T) {
+	for _, tc := range []struct {
+		region string
+		want   bool
+	}{
+		{"us-east-1", true},
+		{"cn-north-1", true},
+		{"ap-southeast-2", true},
+		{"local", true},
+		{"", false},
+		{"-us-east-1", false},
+		{"us-east-1-", false},
+		{"us--east-1", false},
+		{"US-east-1", false},
+		{"us_east_1", false},
+		{"evil.com/x", false},
+		{"us-east-1\n", false},
+	} {
+		if got := validRegion(tc.region); got != tc.want {
+			t.Errorf("validRegion(%q) = %v, want %v", tc.region, got, tc.want)
+		}
+	}
+}

@@ -77,21 +77,21 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether sending the same request again may succeed:
-// throttling and transient error codes, 429 and 5xx.
+// throttling (Throttled), transient error codes, and 5xx.
 func (e *Error) Retryable() bool {
 	if e.Err != nil {
 		return false
 	}
-	switch e.Code {
-	case "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-		"TooManyRequestsException", "ProvisionedThroughputExceededException",
-		"TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-		"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-		"EC2ThrottledException", "RequestTimeout", "RequestTimeoutException", "InternalError",
-		"InternalServerError", "InternalFailure", "ServiceUnavailable":
+	if e.Throttled() {
 		return true
 	}
-	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+	switch e.Code {
+	case "TransactionInProgressException", "BandwidthLimitExceeded", "LimitExceededException",
+		"PriorRequestNotComplete", "EC2ThrottledException", "RequestTimeout", "RequestTimeoutException",
+		"InternalError", "InternalServerError", "InternalFailure", "ServiceUnavailable":
+		return true
+	}
+	return e.Status >= 500
 }
 
 // Throttled reports a throttling error code or HTTP 429.
