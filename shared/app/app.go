@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	obs := newObserver(cfg.Stage, opts, opts.MetricsOut)
 	trail := audit.New(log.Handler(), opts.Now)
 
-	src, err := secretSource(ctx, cfg, opts)
+	src, err := secretSource(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*api.API, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStores(ctx, cfg, opts, obs)
+	st, err := newStores(cfg, opts, obs)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +319,7 @@ func SelfTest(s secret.Secret, now time.Time) error {
 	return nil
 }
 
-func secretSource(ctx context.Context, cfg config.Config, opts Options) (secret.Source, error) {
+func secretSource(cfg config.Config, opts Options) (secret.Source, error) {
 	switch cfg.SecretSource {
 	case "env":
 		s := secret.Secret{
@@ -443,7 +443,7 @@ type stores struct {
 
 // newStores builds the limiter and the call records of cfg.Limiter; calls
 // to a shared store are timed by obs (the memory limiter is not one).
-func newStores(ctx context.Context, cfg config.Config, opts Options, obs *observer) (stores, error) {
+func newStores(cfg config.Config, opts Options, obs *observer) (stores, error) {
 	local := ratelimit.NewMemory(ratelimit.MemoryOptions{Now: opts.Now})
 	var (
 		limiter ratelimit.Limiter

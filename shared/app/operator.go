@@ -99,12 +99,12 @@ func NewOperator(ctx context.Context, cfg config.Config, opts Options) (*Operato
 		return nil, ErrNoSharedStore
 	}
 	opts = operatorDefaults(cfg, opts)
-	src, err := secretSource(ctx, cfg, opts)
+	src, err := secretSource(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
 	secrets := secret.NewCache(src, secret.CacheOptions{TTL: cfg.SecretCacheTTL, Now: opts.Now, Logger: opts.Logger})
-	st, err := newStores(ctx, cfg, opts, newObserver(cfg.Stage, opts, nil))
+	st, err := newStores(cfg, opts, newObserver(cfg.Stage, opts, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (o *Operator) Unban(ctx context.Context, userID string) (bool, error) {
 // store.
 func AdminUserSig(ctx context.Context, cfg config.Config, opts Options, ttl time.Duration) (uint32, string, error) {
 	opts = operatorDefaults(cfg, opts)
-	src, err := secretSource(ctx, cfg, opts)
+	src, err := secretSource(cfg, opts)
 	if err != nil {
 		return 0, "", err
 	}
