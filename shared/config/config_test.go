@@ -4,6 +4,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,16 +80,30 @@ func TestLoadRejectsUnknownVariable(t *testing.T) {
 	}
 }
 
+// TestLoadIgnoresUnprefixedFallback sets, for every variable, the same name
+// without the prefix (STAGE, REDIS_URL, TRTC_REGION, CALL_POLICY_FAILURE, ...)
+// to a value that would change the configuration or fail to parse: Load
+// must read none of them.
 func TestLoadIgnoresUnprefixedFallback(t *testing.T) {
 	clearEnv(t)
-	t.Setenv("REDIS_URL", "redis://elsewhere:6379")
-	t.Setenv("SDK_APP_ID", "7")
-	c, err := Load()
+	want, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RedisURL != "" || c.SDKAppID != 0 {
-		t.Fatalf("unprefixed variables leaked in: %+v", c)
+	for _, name := range VariableNames() {
+		t.Run(name, func(t *testing.T) {
+			unprefixed := strings.TrimPrefix(name, Prefix+"_")
+			for _, v := range []string{"1", "evil"} {
+				t.Setenv(unprefixed, v)
+				got, err := Load()
+				if err != nil {
+					t.Fatalf("%s=%s: Load: %v", unprefixed, v, err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s=%s changed the configuration: %+v", unprefixed, v, got)
+				}
+			}
+		})
 	}
 }
 
@@ -336,21 +352,39 @@ func TestSettingsRedactURLs(t *testing.T) {
 	}
 }
 
+// TestVariableNames pins every variable name, in field order: the names are
+// the deployed interface (serverless.yml, the Tencent templates, operators'
+// environments), so a renamed field must not rename its variable.
 func TestVariableNames(t *testing.T) {
-	names := VariableNames()
-	if len(names) != 57 {
-		t.Fatalf("got %d variables, want 57: %v", len(names), names)
+	want := []string{
+		"CALLSIGN_STAGE", "CALLSIGN_LOG_LEVEL", "CALLSIGN_HTTP_ADDR", "CALLSIGN_SDK_APP_ID",
+		"CALLSIGN_SECRET_SOURCE", "CALLSIGN_SECRET_KEY", "CALLSIGN_PREVIOUS_SECRET_KEY", "CALLSIGN_TOKEN_KEY",
+		"CALLSIGN_SECRET_NAME", "CALLSIGN_SECRET_VERSION", "CALLSIGN_SECRET_REGION", "CALLSIGN_SECRET_ENDPOINT",
+		"CALLSIGN_SECRET_CACHE_TTL", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_WECHAT_APP_SECRET",
+		"CALLSIGN_WECHAT_API_BASE_URL", "CALLSIGN_WECHAT_TIMEOUT", "CALLSIGN_VERIFIERS", "CALLSIGN_USER_ID_MODE",
+		"CALLSIGN_USER_ID_PREFIX", "CALLSIGN_SESSION_TTL", "CALLSIGN_JWT_ISSUER", "CALLSIGN_JWT_AUDIENCE",
+		"CALLSIGN_JWT_SECRET", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_JWT_ALGORITHMS", "CALLSIGN_JWT_LEEWAY",
+		"CALLSIGN_JWT_SUBJECT_CLAIM", "CALLSIGN_GATEWAY_SUBJECT_CLAIM", "CALLSIGN_USER_SIG_TTL",
+		"CALLSIGN_USER_SIG_MAX_TTL", "CALLSIGN_PRIVATE_MAP_KEY_TTL", "CALLSIGN_INVITE_TTL",
+		"CALLSIGN_MAX_INVITEES", "CALLSIGN_ROOM_TYPE", "CALLSIGN_SCREEN_SHARE", "CALLSIGN_ALLOWED_ORIGINS",
+		"CALLSIGN_LIMITER", "CALLSIGN_RATE_LIMITS", "CALLSIGN_LIMITER_TIMEOUT", "CALLSIGN_LIMITER_FAILURE",
+		"CALLSIGN_LIMITER_KEY_PREFIX", "CALLSIGN_REDIS_URL", "CALLSIGN_DYNAMODB_TABLE",
+		"CALLSIGN_DYNAMODB_ENDPOINT", "CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM",
+		"CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT",
+		"CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS", "CALLSIGN_IM_ADMIN_USER",
+		"CALLSIGN_IM_API_BASE_URL", "CALLSIGN_CALL_POLICY_URL", "CALLSIGN_CALL_POLICY_FAILURE",
+		"CALLSIGN_CALL_POLICY_KEY",
 	}
-	for _, want := range []string{"CALLSIGN_SDK_APP_ID", "CALLSIGN_WECHAT_APP_ID", "CALLSIGN_JWT_JWKS_URL", "CALLSIGN_DYNAMODB_TABLE", "CALLSIGN_USER_SIG_TTL", "CALLSIGN_RATE_LIMITS",
-		"CALLSIGN_CALL_ENFORCEMENT", "CALLSIGN_CALL_UNKNOWN_ROOM", "CALLSIGN_TRTC_CALLBACK_KEY", "CALLSIGN_TRTC_REGION", "CALLSIGN_TRTC_API_ENDPOINT", "CALLSIGN_IM_ADMIN_IDS", "CALLSIGN_CALL_SERVICE_USERS",
-		"CALLSIGN_IM_ADMIN_USER", "CALLSIGN_IM_API_BASE_URL", "CALLSIGN_CALL_POLICY_URL", "CALLSIGN_CALL_POLICY_FAILURE", "CALLSIGN_CALL_POLICY_KEY"} {
-		found := false
-		for _, n := range names {
-			found = found || n == want
+	if got := VariableNames(); !slices.Equal(got, want) {
+		t.Fatalf("VariableNames() =\n%q\nwant\n%q", got, want)
+	}
+	seen := map[string]bool{}
+	for _, n := range want {
+		rest, ok := strings.CutPrefix(n, Prefix+"_")
+		if !ok || rest == "" || strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" || seen[n] {
+			t.Errorf("%q: want a unique %s_ name of A-Z, 0-9 and _", n, Prefix)
 		}
-		if !found {
-			t.Errorf("missing %s", want)
-		}
+		seen[n] = true
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -50,13 +51,20 @@ const (
 
 // Load reads the configuration from the process environment and validates
 // it. Unknown CALLSIGN_* variables are rejected, so a misspelt variable
-// stops start-up instead of being silently ignored.
+// stops start-up instead of being silently ignored, and only CALLSIGN_*
+// variables are read.
 func Load() (Config, error) {
 	var c Config
-	if err := envconfig.CheckDisallowed(Prefix, &c); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+	if err := checkKnown(os.Environ()); err != nil {
+		return Config{}, err
 	}
-	if err := envconfig.Process(Prefix, &c); err != nil {
+	// Every field's envconfig tag is its whole variable name, prefix
+	// included, so envconfig.Process runs with no prefix and reads exactly
+	// that name. With a prefix it would also fall back to the tag's name
+	// without the prefix (an unset CALLSIGN_TRTC_REGION would read
+	// TRTC_REGION), and split_words naming costs two regular-expression
+	// matches per field on every start.
+	if err := envconfig.Process("", &c); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	if len(c.Verifiers) == 0 && c.Stage == "local" {

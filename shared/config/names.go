@@ -1,37 +1,44 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 // VariableNames returns the name of every environment variable Config reads,
-// in field order, e.g. "CALLSIGN_SDK_APP_ID".
+// in field order, e.g. "CALLSIGN_SDK_APP_ID": each field's envconfig tag.
 func VariableNames() []string {
-	var c Config
-	var buf bytes.Buffer
-	// Usagef fails only for a non-struct target or a bad template; both are
-	// fixed at compile time here.
-	if err := envconfig.Usagef(Prefix, &c, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
-		panic("config: listing variables: " + err.Error())
+	t := reflect.TypeFor[Config]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Tag.Get("envconfig")
 	}
-	return strings.Fields(buf.String())
+	return names
+}
+
+// checkKnown returns an error naming the first variable in environ (as
+// os.Environ returns it) that starts with Prefix + "_" but is not one
+// Config reads.
+func checkKnown(environ []string) error {
+	names := VariableNames()
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix+"_") && !slices.Contains(names, name) {
+			return fmt.Errorf("config: unknown environment variable %s", name)
+		}
+	}
+	return nil
 }
 
 // envName returns the variable name of a Config field without the prefix,
 // e.g. "SDK_APP_ID" for "SDKAppID".
 func envName(field string) string {
-	t := reflect.TypeFor[Config]()
-	for i, name := range VariableNames() {
-		if t.Field(i).Name == field {
-			return strings.TrimPrefix(name, Prefix+"_")
-		}
+	if f, ok := reflect.TypeFor[Config]().FieldByName(field); ok {
+		return strings.TrimPrefix(f.Tag.Get("envconfig"), Prefix+"_")
 	}
 	return strings.ToUpper(field)
 }
