@@ -660,6 +660,15 @@ func TestLambda(t *testing.T) {
 	if p.exited() {
 		t.Fatalf("function exited: %v\n%s", p.err, p.output)
 	}
+	// On Lambda no handler catches SIGTERM (launch.handlesSignals): the
+	// signal's default action ends the process.
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("after SIGTERM: %v, want the process ended by SIGTERM", p.cmd.ProcessState)
+	}
 	p.assertClean(t, secrets...)
 	p.assertLogLines(t, "usersig", "lambda")
 }
