@@ -2,10 +2,8 @@ package identity
 
 import (
 	"crypto/sha256"
-	"encoding/base32"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Derivation modes accepted by NewDeriver (CALLSIGN_USER_ID_MODE).
@@ -104,12 +102,41 @@ func (d *Deriver) Derive(subject string) (string, error) {
 	}
 	if d.mode == ModeHash {
 		sum := sha256.Sum256([]byte(subject))
-		enc := strings.ToLower(base32.StdEncoding.EncodeToString(sum[:]))
-		return d.prefix + enc[:MaxUserIDLength-len(d.prefix)], nil
+		id := make([]byte, len(d.prefix), MaxUserIDLength)
+		copy(id, d.prefix)
+		return string(appendBase32Lower(id, sum[:], MaxUserIDLength-len(d.prefix))), nil
 	}
 	id := d.prefix + subject
 	if !ValidUserID(id) {
 		return "", fmt.Errorf("derive userID (raw mode): %w", ErrUnmappableSubject)
 	}
 	return id, nil
+}
+
+// base32Lower is the RFC 4648 base32 alphabet in lower case.
+const base32Lower = "abcdefghijklmnopqrstuvwxyz234567"
+
+// appendBase32Lower appends the first n characters of the RFC 4648 base32
+// encoding of src, in lower case, to dst: what
+// strings.ToLower(base32.StdEncoding.EncodeToString(src))[:n] gives for n at
+// most the unpadded length, without importing encoding/base32, whose
+// package initialisation every cold start would pay.
+func appendBase32Lower(dst, src []byte, n int) []byte {
+	var acc uint // the pending bits, at most 12
+	bits := 0
+	for _, b := range src {
+		acc = acc<<8 | uint(b)
+		for bits += 8; bits >= 5; bits -= 5 {
+			if n == 0 {
+				return dst
+			}
+			dst = append(dst, base32Lower[acc>>(bits-5)&31])
+			n--
+		}
+		acc &= 1<<bits - 1
+	}
+	if bits > 0 && n > 0 {
+		dst = append(dst, base32Lower[acc<<(5-bits)&31])
+	}
+	return dst
 }

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"encoding/base32"
 	"errors"
 	"strings"
 	"testing"
@@ -165,6 +166,38 @@ func FuzzDerive(f *testing.F) {
 		}
 		if again, _ := d.Derive(subject); again != id {
 			t.Fatalf("unstable: %q then %q", id, again)
+		}
+	})
+}
+
+// TestAppendBase32Lower compares appendBase32Lower with encoding/base32 for
+// every input length up to 40 bytes (every remainder of 5) and every count
+// up to the unpadded length.
+func TestAppendBase32Lower(t *testing.T) {
+	src := make([]byte, 40)
+	for i := range src {
+		src[i] = byte(i*151 + 7)
+	}
+	for l := 0; l <= len(src); l++ {
+		full := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(src[:l]), "="))
+		for n := 0; n <= len(full); n++ {
+			if got := string(appendBase32Lower([]byte("p-"), src[:l], n)); got != "p-"+full[:n] {
+				t.Fatalf("len %d, n %d: %q, want %q", l, n, got, "p-"+full[:n])
+			}
+		}
+	}
+}
+
+func FuzzAppendBase32Lower(f *testing.F) {
+	f.Add([]byte("alice"), 8)
+	f.Add([]byte{0xff, 0, 0xff}, 5)
+	f.Fuzz(func(t *testing.T, src []byte, n int) {
+		full := strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(src), "="))
+		if n < 0 || n > len(full) {
+			n = len(full)
+		}
+		if got := string(appendBase32Lower(nil, src, n)); got != full[:n] {
+			t.Fatalf("%x, %d: %q, want %q", src, n, got, full[:n])
 		}
 	})
 }
