@@ -89,7 +89,7 @@ func Decode(ticket string) (*Ticket, error) {
 			return nil, fmt.Errorf("%w: character outside A-Z a-z 0-9 * - _ at offset %d", ErrBase64, i)
 		}
 	}
-	raw, err := tencentBase64.DecodeString(ticket)
+	raw, err := tencentBase64().DecodeString(ticket)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBase64, err)
 	}
