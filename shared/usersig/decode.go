@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,7 +90,7 @@ func Decode(ticket string) (*Ticket, error) {
 			return nil, fmt.Errorf("%w: character outside A-Z a-z 0-9 * - _ at offset %d", ErrBase64, i)
 		}
 	}
-	raw, err := tencentBase64.DecodeString(ticket)
+	raw, err := tencentBase64().DecodeString(ticket)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBase64, err)
 	}
@@ -107,8 +108,82 @@ func tencentBase64Byte(c byte) bool {
 }
 
 // inflate decompresses one complete zlib stream that must span all of raw,
-// refusing documents over MaxDocumentLen.
+// refusing documents over MaxDocumentLen. The result may share raw's memory.
 func inflate(raw []byte) ([]byte, error) {
+	if doc, ok := inflateStored(raw); ok {
+		return doc, nil
+	}
+	return inflateZlib(raw)
+}
+
+// inflateStored is inflate's fast path for the streams callsign and the
+// official Go library (v1.4.0, zlib.NoCompression) write: a zlib header
+// without a preset dictionary, then only stored (uncompressed) deflate
+// blocks up to the final one, then an Adler-32 that matches and ends
+// exactly at the end of raw. For such a stream it returns the blocks'
+// concatenated payload (sharing raw's memory unless several blocks carry
+// data) and true, without compress/zlib, whose reader allocates about 40 KB
+// (a 32 KB window and Huffman tables) on first use. In every other case,
+// including a valid stream of another form, an invalid one or a document
+// over MaxDocumentLen, it returns false and inflate falls back to
+// compress/zlib, so that what is accepted and every error stay exactly
+// those of compress/zlib. It never modifies raw.
+func inflateStored(raw []byte) ([]byte, bool) {
+	// RFC 1950 §2.2: CM 8 (deflate), CINFO at most 7, FDICT clear, and
+	// CMF·256+FLG a multiple of 31 (FCHECK): the checks of compress/zlib,
+	// which refuses FDICT without a dictionary. raw must also be short
+	// enough for adlerState (far longer than any ticket's stream).
+	if len(raw) < 2 || len(raw) > adlerShortMax || raw[0]&0x0f != 8 || raw[0]>>4 > 7 || raw[1]&0x20 != 0 ||
+		binary.BigEndian.Uint16(raw)%31 != 0 {
+		return nil, false
+	}
+	// RFC 1951 §3.2.4: each block starts with BFINAL (bit 0) and BTYPE 00
+	// (bits 1-2); the rest of that byte is padding, here required to be 0.
+	// LEN and NLEN (its one's complement) follow, little-endian, then LEN
+	// bytes.
+	in := raw[2:]
+	adler := newAdler()
+	var doc []byte // the last non-empty payload, a part of raw
+	total, parts := 0, 0
+	for final := false; !final; {
+		if len(in) < 5 || in[0] > 1 {
+			return nil, false
+		}
+		final = in[0] == 1
+		n := int(binary.LittleEndian.Uint16(in[1:3]))
+		if binary.LittleEndian.Uint16(in[3:5]) != ^uint16(n) || len(in) < 5+n {
+			return nil, false
+		}
+		if n > 0 {
+			doc = in[5 : 5+n : 5+n]
+			adler = adler.write(doc)
+			total += n
+			parts++
+		}
+		in = in[5+n:]
+	}
+	if len(in) != 4 || binary.BigEndian.Uint32(in) != adler.update(nil) || total > MaxDocumentLen {
+		return nil, false
+	}
+	switch parts {
+	case 0:
+		return []byte{}, true
+	case 1:
+		return doc, true
+	}
+	// Several blocks carry data: copy them out, in a second pass over the
+	// validated stream.
+	out := make([]byte, 0, total)
+	for in = raw[2:]; len(out) < total; {
+		n := int(binary.LittleEndian.Uint16(in[1:3]))
+		out = append(out, in[5:5+n]...)
+		in = in[5+n:]
+	}
+	return out, true
+}
+
+// inflateZlib is inflate with compress/zlib: any valid zlib stream.
+func inflateZlib(raw []byte) ([]byte, error) {
 	br := bytes.NewReader(raw)
 	var zr io.ReadCloser
 	if pooled, ok := inflaters.Get().(io.ReadCloser); ok {

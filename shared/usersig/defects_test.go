@@ -187,7 +187,7 @@ func TestDefect6DeterministicOutput(t *testing.T) {
 	if again := v[0].sign(t, s); again != first || first != goV1 {
 		t.Fatalf("output changed: %q then %q", first, again)
 	}
-	raw, err := tencentBase64.DecodeString(first)
+	raw, err := tencentBase64().DecodeString(first)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,40 +4,48 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"slices"
+	"sync"
 )
+
+// tables.go holds the static tables (the base64 pair tables,
+// constTicketText and adlerPrefix), generated so that package
+// initialisation computes and allocates nothing; the tests recompute them.
+//
+//go:generate go run ./internal/gentables tables.go
 
 // tencentAlphabet is the Tencent base64 alphabet (spec §4.2): standard
 // base64 with '+' → '*' and '/' → '-'; the padding character is '_'.
 const tencentAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-"
 
-// tencentBase64 decodes (and, in tests, encodes) ticket text. It is
-// immutable; Strict rejects non-zero padding bits.
-var tencentBase64 = base64.NewEncoding(tencentAlphabet).WithPadding('_').Strict()
+// tencentEncoding holds the Encoding tencentBase64 returns, built on first
+// use: an immutable lookup table, not configuration. Building it takes
+// three allocations and a loop, which package initialisation should not pay
+// for.
+var tencentEncoding struct {
+	once sync.Once
+	enc  *base64.Encoding
+}
+
+// tencentBase64 returns the Encoding that decodes (and, in tests, encodes)
+// ticket text. Strict rejects non-zero padding bits.
+func tencentBase64() *base64.Encoding {
+	tencentEncoding.once.Do(func() {
+		tencentEncoding.enc = base64.NewEncoding(tencentAlphabet).WithPadding('_').Strict()
+	})
+	return tencentEncoding.enc
+}
 
 // base64Pairs is a base64 encode table: for every 12-bit value, its two
 // characters, the first in the low byte. With it the signing hot path
 // encodes three bytes with two lookups and one 4-byte little-endian store.
 type base64Pairs [4096]uint16
 
-// newBase64Pairs builds the pair table of a 64-character alphabet.
-func newBase64Pairs(alphabet string) *base64Pairs {
-	var t base64Pairs
-	for v := range t {
-		t[v] = uint16(alphabet[v>>6]) | uint16(alphabet[v&0x3f])<<8
-	}
-	return &t
-}
-
-// The pair tables of the Tencent alphabet (tickets) and of the standard
-// alphabet (TLS.sig and TLS.userbuf). They are immutable lookup tables
-// computed once, not configuration.
-var (
-	tencentPairs = newBase64Pairs(tencentAlphabet)
-	stdPairs     = newBase64Pairs("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-)
+// tencentPairs and stdPairs (tables.go) are the pair tables of the Tencent
+// and the standard alphabet: immutable lookup tables in the binary's data,
+// not configuration.
 
 // appendTencentBase64 appends the Tencent base64 encoding of src to dst. It
-// produces exactly what tencentBase64.AppendEncode produces.
+// produces exactly what tencentBase64().AppendEncode produces.
 func appendTencentBase64(dst, src []byte) []byte {
 	return tencentPairs.appendEncode(dst, src, '_')
 }

@@ -15,19 +15,19 @@ var (
 
 	// ErrMalformed: the ticket text could not be decoded. It is the parent of
 	// ErrBase64, ErrZlib, ErrJSON and ErrTooLarge.
-	ErrMalformed = errors.New("usersig: malformed ticket")
+	ErrMalformed error = &errMalformed
 	// ErrBase64: the outer text is not Tencent base64 (alphabet A-Z a-z 0-9 * -,
 	// padding _).
-	ErrBase64 = fmt.Errorf("%w: bad base64", ErrMalformed)
+	ErrBase64 error = &malformedError{malformedText + ": bad base64"}
 	// ErrZlib: the decoded bytes are not one complete, valid zlib stream.
-	ErrZlib = fmt.Errorf("%w: bad zlib stream", ErrMalformed)
+	ErrZlib error = &malformedError{malformedText + ": bad zlib stream"}
 	// ErrJSON: the inflated document is not a valid TLS 2.0 JSON document
 	// (syntax, a missing field, a wrongly typed value, an unsupported TLS.ver,
 	// a TLS.sig or TLS.userbuf that is not canonical standard base64).
-	ErrJSON = fmt.Errorf("%w: bad JSON document", ErrMalformed)
+	ErrJSON error = &malformedError{malformedText + ": bad JSON document"}
 	// ErrTooLarge: the ticket text or its inflated document exceeds
 	// MaxTicketLen or MaxDocumentLen.
-	ErrTooLarge = fmt.Errorf("%w: too large", ErrMalformed)
+	ErrTooLarge error = &malformedError{malformedText + ": too large"}
 
 	// ErrAppMismatch: TLS.sdkappid differs from the expected SDKAppID
 	// (official: "sdk appid not match").
@@ -46,6 +46,27 @@ var (
 	// given keys (official: "sig not match").
 	ErrBadSignature = errors.New("usersig: signature does not match")
 )
+
+// malformedText is ErrMalformed's text, the start of its children's.
+const malformedText = "usersig: malformed ticket"
+
+// errMalformed is ErrMalformed's value. The malformed errors are static
+// values rather than fmt.Errorf results so that package initialisation
+// builds nothing.
+var errMalformed = malformedError{malformedText}
+
+// malformedError is ErrMalformed or one of its children, which wrap it.
+type malformedError struct{ msg string }
+
+func (e *malformedError) Error() string { return e.msg }
+
+// Unwrap returns ErrMalformed for its children and nil for ErrMalformed.
+func (e *malformedError) Unwrap() error {
+	if e == &errMalformed {
+		return nil
+	}
+	return &errMalformed
+}
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)

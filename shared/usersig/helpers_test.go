@@ -152,7 +152,7 @@ func forge(t testing.TB, f forged) string {
 // alphabet, without any validation.
 func wrap(t testing.TB, doc []byte, level int) string {
 	t.Helper()
-	return tencentBase64.EncodeToString(deflate(t, doc, level))
+	return tencentBase64().EncodeToString(deflate(t, doc, level))
 }
 
 func deflate(t testing.TB, doc []byte, level int) []byte {
@@ -175,7 +175,7 @@ func deflate(t testing.TB, doc []byte, level int) []byte {
 // does not share code with Decode's checks).
 func inflateTicket(t testing.TB, ticket string) []byte {
 	t.Helper()
-	raw, err := tencentBase64.DecodeString(ticket)
+	raw, err := tencentBase64().DecodeString(ticket)
 	if err != nil {
 		t.Fatalf("base64: %v", err)
 	}

@@ -301,20 +301,14 @@ func (s *Signer) sign(sc *scratch, identifier string, t, exp uint32, ub []byte) 
 
 // The constant run of every stream: stream bytes constStart..constEnd are
 // jsonIdentifier after its first two bytes, 33 bytes on 3-byte boundaries.
-// constTicketText is their Tencent base64 text, an immutable string computed
-// once.
+// constTicketText (tables.go) is their Tencent base64 text.
 const (
 	constStart = 9
 	constEnd   = zlibHeaderLen + len(jsonIdentifier)
 )
 
-var constTicketText = string(appendTencentBase64(nil, []byte(jsonIdentifier[constStart-zlibHeaderLen:])))
-
 // The start of constTicketText's run and its length must be multiples of 3.
 const _ = uint(0 - constStart%3 - (constEnd-constStart)%3)
-
-// adlerPrefix is the Adler-32 state after jsonIdentifier, computed once.
-var adlerPrefix = newAdler().write([]byte(jsonIdentifier))
 
 // appendDec32 appends the decimal form of v to dst, like strconv.AppendUint.
 func appendDec32(dst []byte, v uint32) []byte {

@@ -100,7 +100,7 @@ func TestGoOfficialByteIdentical(t *testing.T) {
 	if got := string(inflateTicket(t, goV1)); got != goV1JSON {
 		t.Errorf("V1 document = %q, want %q", got, goV1JSON)
 	}
-	raw, err := tencentBase64.DecodeString(goV1)
+	raw, err := tencentBase64().DecodeString(goV1)
 	if err != nil {
 		t.Fatal(err)
 	}
