@@ -144,6 +144,9 @@ type Handler struct {
 	logger *slog.Logger
 }
 
+// A *Handler is started as a lambda.Handler (see Invoke).
+var _ lambda.Handler = (*Handler)(nil)
+
 // NewHandler returns a handler serving app. A nil logger discards logs.
 func NewHandler(app App, logger *slog.Logger) *Handler {
 	if logger == nil {
@@ -152,18 +155,24 @@ func NewHandler(app App, logger *slog.Logger) *Handler {
 	return &Handler{app: app, logger: logger}
 }
 
-// Start runs the Lambda Runtime API loop with h until ctx is done, then
+// Start runs the Lambda Runtime API loop with app until ctx is done, then
 // returns nil. A failure talking to the Runtime API ends the process inside
 // aws-lambda-go, which is how Lambda expects a runtime to fail.
 func Start(ctx context.Context, app App, logger *slog.Logger) error {
 	h := NewHandler(app, logger)
-	go lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
+	go lambda.StartWithOptions(h, lambda.WithContext(ctx))
 	<-ctx.Done()
 	return nil
 }
 
 // Invoke serves one event and returns the JSON result for the Runtime API.
-func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (json.RawMessage, error) {
+// With this signature a *Handler is an aws-lambda-go lambda.Handler: the
+// library hands over the payload as the Runtime API delivered it and posts
+// the result as returned, with no reflection and no second JSON pass over
+// either (the library's path for handler functions decodes the event and
+// encodes the result again, which also costs every cold start its first
+// use of the JSON decoder and encoder on those types).
+func (h *Handler) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 	kind, err := Classify(event)
 	if err != nil {
 		h.logger.WarnContext(ctx, "lambda event rejected", "requestID", lambdaRequestID(ctx, ""), "reason", err.Error())

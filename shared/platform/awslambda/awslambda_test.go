@@ -376,20 +376,20 @@ func TestInvokeErrors(t *testing.T) {
 }
 
 // TestRuntimeContract drives the handler through aws-lambda-go's own
-// (de)serialisation, as the Runtime API loop does.
+// handler wrapping, as Start gives it to the Runtime API loop: a
+// lambda.Handler, whose payload and result pass unchanged.
 func TestRuntimeContract(t *testing.T) {
-	h := lambda.NewHandler(awslambda.NewHandler(&apptest.App{}, nil).Invoke)
+	h := lambda.NewHandler(awslambda.NewHandler(&apptest.App{}, nil))
 	out, err := h.Invoke(lambdaCtx("c-1"), []byte(invokeEvent))
 	if err != nil || string(out) != `{"ok":true,"data":{"action":"usersig"}}` {
 		t.Errorf("Invoke = %s, %v", out, err)
 	}
 	_, err = h.Invoke(lambdaCtx("c-2"), []byte(`not json`))
-	var se *json.SyntaxError
-	if !errors.As(err, &se) {
-		t.Errorf("malformed event error = %T %v, want *json.SyntaxError", err, err)
+	var ee *awslambda.EventError
+	if !errors.As(err, &ee) || err.Error() != "awslambda: event is not a JSON object of a known shape" {
+		t.Errorf("malformed event error = %T %v, want the EventError", err, err)
 	}
 	_, err = h.Invoke(lambdaCtx("c-3"), []byte(`{"hello":"world"}`))
-	var ee *awslambda.EventError
 	if !errors.As(err, &ee) || err.Error() != "awslambda: unrecognised event: expected an HTTP API 2.0, Function URL, REST API or direct-invoke payload" {
 		t.Errorf("unknown event error = %v", err)
 	}
