@@ -158,10 +158,16 @@ func contenders(tb testing.TB) []contender {
 }
 
 // coldStartEnv is the environment of both contenders (the Runtime API
-// address is added per run).
+// address is added per run): the test configuration plus what Lambda sets
+// in the environment of every zip-packaged function and that changes how a
+// process starts, TZ=:UTC and LANG=en_US.UTF-8 (AWS's RIE sets the same
+// two for zip artefacts). With TZ set, neither Go nor Node reads a
+// time-zone file for its first local timestamp.
 func coldStartEnv() map[string]string {
 	env := baseEnv()
 	env["AWS_LAMBDA_FUNCTION_NAME"] = "callsign-dev-usersig"
+	env["TZ"] = ":UTC"
+	env["LANG"] = "en_US.UTF-8"
 	return env
 }
 
