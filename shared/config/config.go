@@ -44,7 +44,7 @@ type Config struct {
 	// TENCENTCLOUD_REGION. AWS sources use the SDK's region resolution.
 	SecretRegion string `envconfig:"CALLSIGN_SECRET_REGION" desc:"Tencent Cloud region for tencent-ssm (default: TENCENTCLOUD_REGION)"`
 	// SecretEndpoint overrides the store's endpoint (tests, VPC endpoints).
-	SecretEndpoint string `envconfig:"CALLSIGN_SECRET_ENDPOINT" desc:"endpoint override for the secret store"`
+	SecretEndpoint string `envconfig:"CALLSIGN_SECRET_ENDPOINT" desc:"endpoint override for the secret store (https; http only to a loopback host)"`
 	// SecretCacheTTL is how long a fetched secret is served before a refresh.
 	SecretCacheTTL time.Duration `envconfig:"CALLSIGN_SECRET_CACHE_TTL" default:"10m" desc:"how long a fetched secret is cached"`
 
@@ -123,7 +123,7 @@ type Config struct {
 	// DynamodbTable is the limits table for Limiter=dynamodb.
 	DynamodbTable string `envconfig:"CALLSIGN_DYNAMODB_TABLE" desc:"DynamoDB table for rate limits"`
 	// DynamodbEndpoint overrides the DynamoDB endpoint (tests).
-	DynamodbEndpoint string `envconfig:"CALLSIGN_DYNAMODB_ENDPOINT" desc:"DynamoDB endpoint override"`
+	DynamodbEndpoint string `envconfig:"CALLSIGN_DYNAMODB_ENDPOINT" desc:"DynamoDB endpoint override (https; http only to a loopback host)"`
 
 	// Call enforcement: TRTC room callbacks and removals (docs/enforcement.md).
 

@@ -135,7 +135,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.SecretEndpoint != "" {
-		validURL(bad, "SecretEndpoint", c.SecretEndpoint, "http", "https")
+		// The store answers with the secret itself.
+		secureURL(bad, "SecretEndpoint", c.SecretEndpoint)
 	}
 	between("SecretCacheTTL", c.SecretCacheTTL, time.Second, 24*time.Hour)
 
@@ -257,7 +258,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.DynamodbEndpoint != "" {
-		validURL(bad, "DynamodbEndpoint", c.DynamodbEndpoint, "http", "https")
+		secureURL(bad, "DynamodbEndpoint", c.DynamodbEndpoint)
 	}
 	if _, err := ratelimit.ParsePolicies(c.RateLimits, ratelimit.DefaultPolicies()); err != nil {
 		bad("RateLimits", "%v", err)
@@ -386,6 +387,16 @@ func (c *Config) StoreTimeout() time.Duration {
 
 // HasVerifier reports whether name is among the enabled verifiers.
 func (c *Config) HasVerifier(name string) bool { return slices.Contains(c.Verifiers, name) }
+
+// secureURL reports a value that is not an https URL, or an http URL to a
+// loopback host (a local stand-in), as loopback.CheckURL decides. Signed
+// requests and the answers of a secret store must not cross a network in
+// clear text.
+func secureURL(bad func(string, string, ...any), field, raw string) {
+	if err := loopback.CheckURL(raw); err != nil {
+		bad(field, "%v", err)
+	}
+}
 
 func validURL(bad func(string, string, ...any), field, raw string, schemes ...string) {
 	u, err := url.Parse(raw)

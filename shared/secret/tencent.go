@@ -19,6 +19,8 @@ import (
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+
+	"github.com/callsign-dev/callsign/shared/loopback"
 )
 
 // Tencent Cloud SSM API facts.
@@ -108,6 +110,10 @@ func NewTencentSSM(opts TencentSSMOptions) (*TencentSSM, error) {
 	}
 	if opts.Endpoint == "" {
 		opts.Endpoint = tencentSSMEndpoint
+	}
+	if opts.Scheme == "HTTP" && !loopbackEndpoint(opts.Endpoint) {
+		// The answer carries the secret in clear text.
+		return nil, errors.New("secret: tencent-ssm: plain HTTP only to a loopback endpoint (a local stand-in); use HTTPS")
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTencentWait
@@ -289,4 +295,13 @@ func (s statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		rec.status = resp.StatusCode
 	}
 	return resp, err
+}
+
+// loopbackEndpoint reports whether host[:port] names a loopback host.
+func loopbackEndpoint(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	return loopback.Host(strings.Trim(host, "[]"))
 }

@@ -324,6 +324,7 @@ func TestTencentSSMUnreachable(t *testing.T) {
 }
 
 func TestNewTencentSSMValidation(t *testing.T) {
+	const plainHTTP = "secret: tencent-ssm: plain HTTP only to a loopback endpoint (a local stand-in); use HTTPS"
 	ok := TencentSSMOptions{Region: "ap-guangzhou", SecretName: "s", VersionID: "v1"}
 	tests := []struct {
 		name    string
@@ -338,6 +339,12 @@ func TestNewTencentSSMValidation(t *testing.T) {
 		{name: "endpoint URL", edit: func(o *TencentSSMOptions) { o.Endpoint = "http://127.0.0.1:9000/" }},
 		{name: "endpoint URL bad scheme", edit: func(o *TencentSSMOptions) { o.Endpoint = "ftp://127.0.0.1:9000" }, wantErr: `secret: tencent-ssm: scheme "ftp" is not HTTP or HTTPS`},
 		{name: "endpoint URL with path", edit: func(o *TencentSSMOptions) { o.Endpoint = "http://127.0.0.1:9000/x" }, wantErr: "secret: tencent-ssm: endpoint must be host[:port] or scheme://host[:port]"},
+		{name: "plain http to a remote host", edit: func(o *TencentSSMOptions) { o.Endpoint = "http://ssm.example.com" }, wantErr: plainHTTP},
+		{name: "HTTP scheme to a remote host", edit: func(o *TencentSSMOptions) { o.Scheme, o.Endpoint = "HTTP", "ssm.internal.tencentcloudapi.com:80" }, wantErr: plainHTTP},
+		{name: "HTTP scheme to the default endpoint", edit: func(o *TencentSSMOptions) { o.Scheme = "http" }, wantErr: plainHTTP},
+		{name: "plain http to IPv6 loopback", edit: func(o *TencentSSMOptions) { o.Endpoint = "http://[::1]:9000" }},
+		{name: "HTTP scheme to localhost", edit: func(o *TencentSSMOptions) { o.Scheme, o.Endpoint = "HTTP", "localhost:9000" }},
+		{name: "https to a remote host", edit: func(o *TencentSSMOptions) { o.Endpoint = "https://ssm.internal.tencentcloudapi.com" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
