@@ -374,9 +374,10 @@ func TestAWSBinaryRefusesWhatItLacks(t *testing.T) {
 			"CALLSIGN_SECRET_NAME": "callsign", "CALLSIGN_SECRET_VERSION": "v1", "CALLSIGN_SECRET_REGION": "ap-guangzhou"},
 			"callsign: start-up failed",
 			"app: CALLSIGN_SECRET_SOURCE=tencent-ssm: this binary was built without the Tencent Cloud SSM secret source (build tag callsign.notencent); package it for the stage's configuration: not built into this binary"},
-		{"scf go1 runtime", map[string]string{"_LAMBDA_SERVER_PORT": "1"},
-			"callsign: serving failed",
-			"platform: scf: this binary was built without the SCF Go1 event-function runtime (build tag callsign.notencent); deploy the Tencent package (functions/callsign)"},
+		// Refused before the configuration is read: this one would not load.
+		{"scf go1 runtime", map[string]string{"_LAMBDA_SERVER_PORT": "1", "CALLSIGN_STAGE": "bogus"},
+			"callsign: wrong platform for this binary",
+			"this binary was built without the SCF Go1 event-function runtime (build tag callsign.notencent); deploy the Tencent package (functions/callsign)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,3 +20,14 @@ func TestSCFNotBuiltIn(t *testing.T) {
 		t.Fatalf("Run = %v, want %q", err, want)
 	}
 }
+
+// TestSupportedNotBuiltIn: without the SCF runtime, Supported refuses
+// KindSCF, the one kind Run would refuse, and accepts the others.
+func TestSupportedNotBuiltIn(t *testing.T) {
+	for _, k := range []platform.Kind{platform.KindLocal, platform.KindLambda, platform.KindSCF, platform.KindWeb} {
+		err := platform.Supported(k)
+		if want := k == platform.KindSCF; (err != nil) != want || (want && !errors.Is(err, platform.ErrSCFNotBuiltIn)) {
+			t.Errorf("Supported(%v) = %v", k, err)
+		}
+	}
+}

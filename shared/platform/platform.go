@@ -108,6 +108,18 @@ func Detect(getenv func(string) string) Kind {
 	}
 }
 
+// Supported reports whether this binary can serve kind: nil, or
+// ErrSCFNotBuiltIn for KindSCF in a binary built with callsign.notencent.
+// Run refuses the same kinds; a caller checks first so that a binary
+// deployed to the wrong platform stops before it loads its configuration
+// or fetches a secret.
+func Supported(kind Kind) error {
+	if kind == KindSCF && !scfBuiltIn {
+		return ErrSCFNotBuiltIn
+	}
+	return nil
+}
+
 // Options configure Run.
 type Options struct {
 	// Kind is the platform to run on, usually Detect(os.Getenv).

@@ -41,6 +41,15 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+// TestSupported: a binary with every runtime serves every kind.
+func TestSupported(t *testing.T) {
+	for _, k := range []platform.Kind{platform.KindLocal, platform.KindLambda, platform.KindSCF, platform.KindWeb} {
+		if err := platform.Supported(k); err != nil {
+			t.Errorf("Supported(%v) = %v", k, err)
+		}
+	}
+}
+
 func TestKindString(t *testing.T) {
 	tests := map[platform.Kind]string{
 		platform.KindUnknown: "unknown", platform.KindLocal: "local", platform.KindLambda: "lambda",

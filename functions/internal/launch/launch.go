@@ -31,6 +31,11 @@ import (
 // 0.0.0.0:9000 unless CALLSIGN_HTTP_ADDR is set explicitly.
 func Main(name string, operations []string) int {
 	kind := platform.Detect(os.Getenv)
+	if err := platform.Supported(kind); err != nil {
+		logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", name, "platform", kind.String())
+		logger.Error("callsign: wrong platform for this binary", "error", err.Error())
+		return 1
+	}
 	ctx := context.Background()
 	if handlesSignals(kind) {
 		var stop context.CancelFunc
