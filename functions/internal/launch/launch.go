@@ -32,9 +32,7 @@ import (
 func Main(name string, operations []string) int {
 	kind := platform.Detect(os.Getenv)
 	if err := platform.Supported(kind); err != nil {
-		logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", name, "platform", kind.String())
-		logger.Error("callsign: wrong platform for this binary", "error", err.Error())
-		return 1
+		return startupFailed(kind, bareLogger(name, kind), "callsign: wrong platform for this binary", "Callsign.StartupError", err)
 	}
 	ctx := context.Background()
 	if handlesSignals(kind) {
@@ -45,8 +43,7 @@ func Main(name string, operations []string) int {
 
 	cfg, err := config.Load()
 	if err != nil {
-		logger := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", name, "platform", kind.String())
-		return startupFailed(kind, logger, "callsign: configuration failed", "Callsign.ConfigurationError", err)
+		return startupFailed(kind, bareLogger(name, kind), "callsign: configuration failed", "Callsign.ConfigurationError", err)
 	}
 	// app.New adds the platform attribute to the logger it is given.
 	fnLogger := app.NewLogger(cfg).With("function", name)
@@ -66,8 +63,6 @@ func Main(name string, operations []string) int {
 	return 0
 }
 
-// startupFailed logs err as the one error line of a failed start, reports
-// the failure to the platform (fixed words only) and returns exit status 1.
 // handlesSignals reports whether the process catches SIGINT and SIGTERM to
 // shut down in order on platform kind: everywhere but on Lambda.
 //
@@ -79,6 +74,15 @@ func Main(name string, operations []string) int {
 // VM (docs/performance.md).
 func handlesSignals(kind platform.Kind) bool { return kind != platform.KindLambda }
 
+// bareLogger is the logger of a failure before the configuration is
+// loaded: JSON on stderr at the default level, naming the function and the
+// platform.
+func bareLogger(name string, kind platform.Kind) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", name, "platform", kind.String())
+}
+
+// startupFailed logs err as the one error line of a failed start, reports
+// the failure to the platform (fixed words only) and returns exit status 1.
 func startupFailed(kind platform.Kind, logger *slog.Logger, msg, errorType string, err error) int {
 	logger.Error(msg, "error", err.Error())
 	if rerr := platform.ReportInitFailure(context.Background(), kind, os.Getenv, platform.InitFailure{Type: errorType, Message: msg}); rerr != nil {
