@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+	"gopkg.in/yaml.v3"
 
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
@@ -116,6 +117,37 @@ func baseEnv() map[string]string {
 		"CALLSIGN_VERIFIERS":     "cloudbase,session,gateway",
 		"CALLSIGN_STAGE":         "local",
 	}
+}
+
+// shippedGoEnv returns the Go runtime settings that serverless.yml puts in
+// the environment of every AWS function (provider.environment GOMAXPROCS),
+// read from the repository's serverless.yml so that the benchmarks start
+// the binary the way Lambda does whatever that file says.
+func shippedGoEnv(tb testing.TB) map[string]string {
+	tb.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "serverless.yml"))
+	if err != nil {
+		tb.Fatalf("reading serverless.yml: %v", err)
+	}
+	var sls struct {
+		Provider struct {
+			Environment struct {
+				GOMAXPROCS string `yaml:"GOMAXPROCS"`
+			} `yaml:"environment"`
+		} `yaml:"provider"`
+	}
+	if err := yaml.Unmarshal(raw, &sls); err != nil {
+		tb.Fatalf("parsing serverless.yml: %v", err)
+	}
+	env := map[string]string{}
+	if v := sls.Provider.Environment.GOMAXPROCS; v != "" {
+		env["GOMAXPROCS"] = v
+	}
+	return env
 }
 
 // lockedBuffer collects a subprocess's output.
@@ -457,6 +489,7 @@ func startLambda(tb testing.TB, name string) (*runtimeAPI, *proc) {
 	tb.Helper()
 	api := newRuntimeAPI(tb)
 	env := baseEnv()
+	maps.Copy(env, shippedGoEnv(tb))
 	env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
 	env["AWS_LAMBDA_FUNCTION_NAME"] = "callsign-dev-" + name
 	return api, start(tb, name, env)

@@ -132,13 +132,31 @@ func (r *rie) invoke(tb testing.TB, requestID, event string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9]+\.[0-9]+)\)`)
+var (
+	initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9]+\.[0-9]+)\)`)
+	invokeDone = regexp.MustCompile(`INVOKE RTDONE\(status: [a-z]+, produced bytes: [0-9]+, duration: ([0-9]+\.[0-9]+)ms\)`)
+)
 
 // initDurations returns the durationMs of every INIT REPORT line in out.
 func initDurations(tb testing.TB, out string) []float64 {
 	tb.Helper()
+	return logDurations(tb, initReport, out)
+}
+
+// invokeDurations returns the duration of every INVOKE RTDONE line in out:
+// the RIE's measure of an invoke, sent to the runtime → the runtime's next
+// /next.
+func invokeDurations(tb testing.TB, out string) []float64 {
+	tb.Helper()
+	return logDurations(tb, invokeDone, out)
+}
+
+// logDurations returns the number that re's one group captures, for every
+// match of re in out.
+func logDurations(tb testing.TB, re *regexp.Regexp, out string) []float64 {
+	tb.Helper()
 	var ds []float64
-	for _, m := range initReport.FindAllStringSubmatch(out, -1) {
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
 		d, err := strconv.ParseFloat(m[1], 64)
 		if err != nil {
 			tb.Fatal(err)
@@ -222,6 +240,16 @@ func TestRIE(t *testing.T) {
 		waitOutput(t, r.p, "INIT REPORT(")
 		if ds := initDurations(t, r.p.output.String()); len(ds) != 1 || ds[0] <= 0 {
 			t.Errorf("INIT REPORT durations %v, want one positive figure; output:\n%s", ds, r.p.output)
+		}
+		// Each invoke so far: one INVOKE RTDONE line with its duration
+		// (BenchmarkColdStartRIE reads them). The RIE logs the line before
+		// it answers, but its log reaches this process asynchronously.
+		deadline := time.Now().Add(waitLimit)
+		for len(invokeDurations(t, r.p.output.String())) < 2 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if ds := invokeDurations(t, r.p.output.String()); len(ds) != 2 || ds[0] <= 0 || ds[1] <= 0 {
+			t.Errorf("INVOKE RTDONE durations %v, want two positive figures; output:\n%s", ds, r.p.output)
 		}
 	})
 
