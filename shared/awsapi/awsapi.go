@@ -7,7 +7,10 @@
 // Credentials are read before every attempt (Lambda's role credentials are
 // temporary), retries are bounded and jittered within the context's
 // deadline, response bodies are capped, redirects are refused, and errors
-// never carry a request body, a response body or a credential.
+// never carry a request body, a response body or a credential. A default
+// client verifies its endpoint against the embedded Amazon Trust Services
+// roots before it loads the system trust store (roots.go), which saves a
+// cold start tens of milliseconds.
 package awsapi
 
 import (
@@ -20,6 +23,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -84,8 +88,10 @@ type Options struct {
 	// localhost or a loopback IP, without user info, query or fragment.
 	Endpoint string
 	// HTTPClient sends the requests; nil means a client on a clone of
-	// http.DefaultTransport. Its redirect policy is replaced: redirects
-	// are refused.
+	// http.DefaultTransport that verifies server certificates against the
+	// Amazon Trust Services roots before it loads the system roots (see
+	// amazonFirstTLS). Its redirect policy is replaced: redirects are
+	// refused.
 	HTTPClient *http.Client
 	// Now is the clock of X-Amz-Date; nil means time.Now.
 	Now func() time.Time
@@ -152,7 +158,11 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		var rt http.RoundTripper = http.DefaultTransport
 		if t, ok := rt.(*http.Transport); ok {
-			rt = t.Clone()
+			t = t.Clone()
+			if cfg := amazonFirstTLS(os.Getenv, endpointHost(endpoint)); cfg != nil {
+				t.TLSClientConfig = cfg
+			}
+			rt = t
 		}
 		hc = &http.Client{Transport: rt}
 	}
@@ -207,6 +217,16 @@ func ResolveEndpoint(service, region, override string) (string, error) {
 		u.Path = "/"
 	}
 	return u.String(), nil
+}
+
+// endpointHost is the host name or IP address of the endpoint URL
+// ResolveEndpoint returned, without port or IPv6 brackets.
+func endpointHost(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // Request is one operation call.
