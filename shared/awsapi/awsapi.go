@@ -8,8 +8,8 @@
 // temporary), retries are bounded and jittered within the context's
 // deadline, response bodies are capped, redirects are refused, and errors
 // never carry a request body, a response body or a credential. A default
-// client verifies its endpoint against the embedded Amazon Trust Services
-// roots before it loads the system trust store (roots.go), which saves a
+// client verifies its endpoint against the Amazon Trust Services roots
+// before it loads the system trust store (package tlstrust), which saves a
 // cold start tens of milliseconds.
 package awsapi
 
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/loopback"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 // Protocol is an AWS JSON protocol, named by its content type.
@@ -89,9 +90,9 @@ type Options struct {
 	Endpoint string
 	// HTTPClient sends the requests; nil means a client on a clone of
 	// http.DefaultTransport that verifies server certificates against the
-	// Amazon Trust Services roots before it loads the system roots (see
-	// amazonFirstTLS). Its redirect policy is replaced: redirects are
-	// refused.
+	// Amazon Trust Services roots before it loads the system roots
+	// (tlstrust.ClientConfig). Its redirect policy is replaced: redirects
+	// are refused.
 	HTTPClient *http.Client
 	// Now is the clock of X-Amz-Date; nil means time.Now.
 	Now func() time.Time
@@ -159,7 +160,7 @@ func New(opts Options) (*Client, error) {
 		var rt http.RoundTripper = http.DefaultTransport
 		if t, ok := rt.(*http.Transport); ok {
 			t = t.Clone()
-			if cfg := amazonFirstTLS(os.Getenv, endpointHost(endpoint)); cfg != nil {
+			if cfg := tlstrust.ClientConfig(os.Getenv, endpointHost(endpoint), tlstrust.AmazonTrustServices); cfg != nil {
 				t.TLSClientConfig = cfg
 			}
 			rt = t

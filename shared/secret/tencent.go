@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/callsign-dev/callsign/shared/loopback"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 // Tencent Cloud SSM API facts.
@@ -68,7 +70,9 @@ type TencentSSMOptions struct {
 	// Default 5s.
 	Timeout time.Duration
 	// Transport is the HTTP transport; default: a clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport that verifies the endpoint's certificate
+	// against the Tencent Cloud API roots before it loads the system roots
+	// (tlstrust.ClientConfig).
 	Transport http.RoundTripper
 }
 
@@ -125,7 +129,12 @@ func NewTencentSSM(opts TencentSSMOptions) (*TencentSSM, error) {
 	if base == nil {
 		base = http.DefaultTransport
 		if dt, ok := base.(*http.Transport); ok {
-			base = dt.Clone()
+			dt = dt.Clone()
+			host := (&url.URL{Host: opts.Endpoint}).Hostname()
+			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.TencentCloudAPI); cfg != nil {
+				dt.TLSClientConfig = cfg
+			}
+			base = dt
 		}
 	}
 	return &TencentSSM{opts: opts, transport: statusTransport{base: base}}, nil

@@ -17,8 +17,12 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/internal/testtls"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 // Test credentials of the fake Tencent Cloud API: SecretId -> SecretKey.
@@ -321,6 +325,32 @@ func TestTencentSSMUnreachable(t *testing.T) {
 	}
 	_, err = src.Load(context.Background())
 	checkStoreError(t, err, ErrStoreFailure, "secret: tencent-ssm: store failure: could not reach the store")
+}
+
+// TestTencentSSMDefaultTransportVerifies loads from a loopback HTTPS
+// endpoint whose certificate chains to no trusted root through the default
+// transport, which verifies in VerifyConnection (tlstrust): the load fails
+// as unreachable and the request never reaches the server.
+func TestTencentSSMDefaultTransportVerifies(t *testing.T) {
+	t.Setenv(tlstrust.EnvCertFile, "")
+	t.Setenv(tlstrust.EnvCertDir, "")
+	var reached atomic.Bool
+	srv := testtls.NewCA(t, "untrusted root", nil).Serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Store(true) }), []string{"127.0.0.1"})
+	src, err := NewTencentSSM(TencentSSMOptions{Region: "ap-guangzhou", SecretName: "s", VersionID: "v1", DefaultAppID: testAppID,
+		Credentials: func() (string, string, string) { return "AKIDtest1", tencentTestKeys["AKIDtest1"], "" },
+		Endpoint:    srv.URL, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := src.transport.(statusTransport).base.(*http.Transport)
+	if !ok || tr.TLSClientConfig == nil || tr.TLSClientConfig.VerifyConnection == nil {
+		t.Fatalf("default transport %T does not verify through tlstrust", src.transport.(statusTransport).base)
+	}
+	_, err = src.Load(context.Background())
+	checkStoreError(t, err, ErrStoreFailure, "secret: tencent-ssm: store failure: could not reach the store")
+	if reached.Load() {
+		t.Error("the request reached a server whose certificate does not verify")
+	}
 }
 
 func TestNewTencentSSMValidation(t *testing.T) {
