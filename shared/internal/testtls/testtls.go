@@ -38,19 +38,10 @@ type CA struct {
 // intermediate authority issued by parent.
 func NewCA(t testing.TB, name string, parent *CA) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
+	key, tpl := newKeyAndTemplate(t, name)
+	tpl.IsCA = true
+	tpl.BasicConstraintsValid = true
+	tpl.KeyUsage = x509.KeyUsageCertSign
 	issuer, issuerKey := tpl, key
 	if parent != nil {
 		issuer, issuerKey = parent.Cert, parent.key
@@ -66,6 +57,22 @@ func NewCA(t testing.TB, name string, parent *CA) *CA {
 	return &CA{Cert: cert, key: key}
 }
 
+// newKeyAndTemplate returns a new key and the template of a certificate
+// named name with the next serial number and the package's validity.
+func newKeyAndTemplate(t testing.TB, name string) (*ecdsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, &x509.Certificate{
+		SerialNumber: big.NewInt(serial.Add(1)),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+	}
+}
+
 // Pool returns a pool holding only the authority's certificate.
 func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
@@ -79,18 +86,9 @@ func (ca *CA) Pool() *x509.CertPool {
 // ends.
 func (ca *CA) Serve(t testing.TB, handler http.Handler, hosts []string, intermediates ...*CA) *httptest.Server {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial.Add(1)),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	key, tpl := newKeyAndTemplate(t, hosts[0])
+	tpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tpl.IPAddresses = append(tpl.IPAddresses, ip)
