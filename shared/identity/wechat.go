@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/loopback"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 // Defaults and limits of the WeChat client.
@@ -40,8 +42,11 @@ type WechatOptions struct {
 	// AppSecret returns the mini-program AppSecret (typically from the
 	// cached secret source); called once per Code2Session.
 	AppSecret func(context.Context) (string, error)
-	// HTTPClient sends the request; nil means a new default client.
-	// Redirects are never followed (the query carries the secret).
+	// HTTPClient sends the request; nil means a client on a clone of
+	// http.DefaultTransport that verifies the server's certificate against
+	// the roots of WeChat's API (tlstrust.DigiCertGlobal) before it loads
+	// the system roots. Redirects are never followed (the query carries
+	// the secret).
 	HTTPClient *http.Client
 	// Timeout bounds one Code2Session call including its retry (default
 	// DefaultWechatTimeout).
@@ -95,6 +100,12 @@ func NewWechat(opts WechatOptions) (*Wechat, error) {
 	var client http.Client
 	if opts.HTTPClient != nil {
 		client = *opts.HTTPClient
+	} else if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		dt = dt.Clone()
+		if cfg := tlstrust.ClientConfig(os.Getenv, u.Hostname(), tlstrust.DigiCertGlobal); cfg != nil {
+			dt.TLSClientConfig = cfg
+		}
+		client.Transport = dt
 	}
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Wechat{

@@ -8,8 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/internal/testtls"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 const (
@@ -181,6 +185,30 @@ func TestCode2SessionTransportErrorHidesSecret(t *testing.T) {
 	_, err := w.Code2Session(context.Background(), testCode)
 	if err == nil || err.Error() != "wechat code2Session: identity: upstream unavailable: transport error" || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCode2SessionDefaultClientVerifies exchanges a code with a loopback
+// HTTPS server whose certificate chains to no trusted root through the
+// default client, which verifies in VerifyConnection (tlstrust): the
+// exchange fails as unavailable, without the secret in the error, and the
+// request (whose query carries the AppSecret) never reaches the server.
+func TestCode2SessionDefaultClientVerifies(t *testing.T) {
+	t.Setenv(tlstrust.EnvCertFile, "")
+	t.Setenv(tlstrust.EnvCertDir, "")
+	var reached atomic.Bool
+	srv := testtls.NewCA(t, "untrusted root", nil).Serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Store(true) }), []string{"127.0.0.1"})
+	w := newTestWechat(t, srv.URL, time.Second)
+	tr, ok := w.client.Transport.(*http.Transport)
+	if !ok || tr.TLSClientConfig == nil || tr.TLSClientConfig.VerifyConnection == nil {
+		t.Fatalf("default transport %T does not verify through tlstrust", w.client.Transport)
+	}
+	_, err := w.Code2Session(context.Background(), testCode)
+	if err == nil || err.Error() != "wechat code2Session: identity: upstream unavailable: transport error" || strings.Contains(err.Error(), testWechatSecret) {
+		t.Fatalf("err = %v", err)
+	}
+	if reached.Load() {
+		t.Error("the request reached a server whose certificate does not verify")
 	}
 }
 

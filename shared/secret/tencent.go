@@ -71,7 +71,8 @@ type TencentSSMOptions struct {
 	Timeout time.Duration
 	// Transport is the HTTP transport; default: a clone of
 	// http.DefaultTransport that verifies the endpoint's certificate
-	// against the Tencent Cloud API roots before it loads the system roots
+	// against the Tencent Cloud API's roots (tlstrust.DigiCertGlobal)
+	// before it loads the system roots
 	// (tlstrust.ClientConfig).
 	Transport http.RoundTripper
 }
@@ -131,7 +132,7 @@ func NewTencentSSM(opts TencentSSMOptions) (*TencentSSM, error) {
 		if dt, ok := base.(*http.Transport); ok {
 			dt = dt.Clone()
 			host := (&url.URL{Host: opts.Endpoint}).Hostname()
-			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.TencentCloudAPI); cfg != nil {
+			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.DigiCertGlobal); cfg != nil {
 				dt.TLSClientConfig = cfg
 			}
 			base = dt

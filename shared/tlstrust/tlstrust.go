@@ -1,14 +1,15 @@
 // Package tlstrust provides the TLS client configuration of callsign's
-// calls to its cloud's own APIs (the secret store, the rate-limit table):
-// the server's certificate is verified against a few embedded roots, the
-// ones that cloud's endpoints chain to, before Go's system trust store is
-// loaded.
+// calls to its clouds' own APIs (the secret store, the rate-limit table,
+// WeChat's code2Session): the server's certificate is verified against a
+// few embedded roots, the ones those endpoints chain to, before Go's system
+// trust store is loaded.
 //
 // The system trust store costs the first TLS handshake of a process tens of
 // milliseconds: Go parses every certificate of the bundle file and of each
 // file in the certificate directories, which on Debian hold every root
 // three times over (docs/performance.md). Every cold start of a stage that
-// reads its secret from a managed store pays it in app.New. The embedded
+// reads its secret from a managed store pays it in app.New, and the first
+// session request of an instance would pay it for WeChat. The embedded
 // roots parse in about a millisecond, and the system store is loaded only
 // for a server they do not verify (an endpoint override to another
 // authority, a region with other certificates), so what is accepted does
@@ -51,8 +52,8 @@ func (a *Anchors) Pool() *x509.CertPool { return a.pool() }
 var (
 	//go:embed amazon-trust-services.pem
 	amazonPEM []byte
-	//go:embed tencent-cloud-api.pem
-	tencentPEM []byte
+	//go:embed digicert-global.pem
+	digicertPEM []byte
 )
 
 // The embedded sets.
@@ -61,10 +62,11 @@ var (
 	// to: Amazon Root CA 1-4 and their cross-signer, Starfield Services
 	// Root Certificate Authority - G2.
 	AmazonTrustServices = newAnchors("Amazon Trust Services", amazonPEM)
-	// TencentCloudAPI are the roots of the Tencent Cloud API endpoints
-	// (*.tencentcloudapi.com): DigiCert Global Root G2 and DigiCert Global
-	// Root CA, which cross-sign their certificate.
-	TencentCloudAPI = newAnchors("Tencent Cloud API", tencentPEM)
+	// DigiCertGlobal are DigiCert Global Root G2 and DigiCert Global Root
+	// CA: the roots of the Tencent Cloud API endpoints
+	// (*.tencentcloudapi.com), whose certificate both cross-sign, and of
+	// WeChat's API (api.weixin.qq.com).
+	DigiCertGlobal = newAnchors("DigiCert Global", digicertPEM)
 )
 
 // Environment variables with which an operator replaces Go's system trust

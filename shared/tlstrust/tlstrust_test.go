@@ -38,7 +38,7 @@ func TestAnchors(t *testing.T) {
 			{"Amazon Root CA 4", "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092"},
 			{"Starfield Services Root Certificate Authority - G2", "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5"},
 		}},
-		{TencentCloudAPI, tencentPEM, []root{
+		{DigiCertGlobal, digicertPEM, []root{
 			{"DigiCert Global Root G2", "cb3ccbb76031e5e0138f8dd39a23f9de47ffc35e43c1144cea27d46a5ab1cb5f"},
 			{"DigiCert Global Root CA", "4348a0e9444c78cb265e058d5e8944b4d84f9662bd26db257f8934a443c70161"},
 		}},
@@ -152,7 +152,7 @@ func TestVerifyInOrder(t *testing.T) {
 // get its roots: Go's system trust store (x509.SystemCertPool) against each
 // embedded set. Every iteration runs two fresh processes (the test binary
 // again, as a helper), one per embedded set, each loading its set first
-// and then the system store. Metrics: amazon-ms, tencent-ms and system-ms
+// and then the system store. Metrics: amazon-ms, digicert-ms and system-ms
 // (over both processes), medians over the iterations.
 //
 //	go test -run '^$' -bench TrustStore -benchtime 20x ./shared/tlstrust/
@@ -173,18 +173,18 @@ func BenchmarkTrustStore(b *testing.B) {
 		}
 		return system, anchors
 	}
-	var system, amazon, tencent []float64
+	var system, amazon, digicert []float64
 	for b.Loop() {
 		s1, a := load("amazon")
-		s2, tc := load("tencent")
-		system, amazon, tencent = append(system, s1, s2), append(amazon, a), append(tencent, tc)
+		s2, d := load("digicert")
+		system, amazon, digicert = append(system, s1, s2), append(amazon, a), append(digicert, d)
 	}
 	b.ReportMetric(median(system), "system-ms")
 	b.ReportMetric(median(amazon), "amazon-ms")
-	b.ReportMetric(median(tencent), "tencent-ms")
+	b.ReportMetric(median(digicert), "digicert-ms")
 }
 
-// trustStoreHelperEnv names the embedded set ("amazon" or "tencent") that
+// trustStoreHelperEnv names the embedded set ("amazon" or "digicert") that
 // TestTrustStoreHelper times; unset, the helper returns at once.
 const trustStoreHelperEnv = "CALLSIGN_TLSTRUST_TRUST_STORE_HELPER"
 
@@ -193,7 +193,7 @@ const trustStoreHelperEnv = "CALLSIGN_TLSTRUST_TRUST_STORE_HELPER"
 // trust store, and prints "trust-store <system ms> <set ms>". Otherwise it
 // returns at once: it checks nothing on its own.
 func TestTrustStoreHelper(t *testing.T) {
-	sets := map[string]*Anchors{"amazon": AmazonTrustServices, "tencent": TencentCloudAPI}
+	sets := map[string]*Anchors{"amazon": AmazonTrustServices, "digicert": DigiCertGlobal}
 	name := os.Getenv(trustStoreHelperEnv)
 	if name == "" {
 		return
