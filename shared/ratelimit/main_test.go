@@ -31,8 +31,9 @@ func uniquePrefix(tb testing.TB) string {
 	return "test:" + tb.Name() + ":" + rand.Text()[:8] + ":"
 }
 
-// clock is a test clock: fakeClock moves instantly, realClock sleeps (for
-// Redis, which decides at the server's time).
+// clock is the clock a limiter under test decides at: fakeClock moves
+// instantly; for Redis, which decides at the server's time, it reads the
+// server's TIME and Advance sleeps.
 type clock interface {
 	Now() time.Time
 	Advance(d time.Duration)
@@ -45,9 +46,3 @@ type fakeClock = testclock.Clock
 func newFakeClock() *fakeClock {
 	return testclock.AtEpoch()
 }
-
-// realClock is the wall clock; Advance sleeps.
-type realClock struct{}
-
-func (realClock) Now() time.Time          { return time.Now() }
-func (realClock) Advance(d time.Duration) { time.Sleep(d) }

@@ -11,6 +11,13 @@ func redisLimiter(tb testing.TB, _, _ string) Limiter {
 	return nil
 }
 
+// redisSuiteLimiter skips the test: this build has no Redis limiter.
+func redisSuiteLimiter(tb testing.TB) (Limiter, clock) {
+	tb.Helper()
+	requireRedis(tb)
+	return nil, nil
+}
+
 // requireRedis skips the test: this build has no Redis limiter.
 func requireRedis(tb testing.TB) {
 	tb.Helper()

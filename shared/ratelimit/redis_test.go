@@ -155,5 +155,50 @@ func redisLimiter(tb testing.TB, url, prefix string) Limiter {
 	return NewRedis(client, prefix)
 }
 
+// redisSuiteLimiter returns a Redis limiter with a fresh key space and the
+// Redis server's own clock: the limiter decides at the server's TIME, so the
+// suite measures the time that passed on that same clock. The test
+// process's clock is a different one (monotonic, while the server reads the
+// wall clock, which NTP may slew by a few percent), and bounds computed on
+// it have failed by a millisecond.
+func redisSuiteLimiter(tb testing.TB) (Limiter, clock) {
+	tb.Helper()
+	client, err := NewRedisClient(servers.RedisURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	return NewRedis(client, uniquePrefix(tb)), redisClock{tb: tb, client: client}
+}
+
+// redisClock reads the Redis server's TIME; Advance sleeps until that clock
+// has moved on by the duration.
+type redisClock struct {
+	tb     testing.TB
+	client *redis.Client
+}
+
+// Now returns the server's TIME, failing the test when it cannot be read.
+func (c redisClock) Now() time.Time {
+	c.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now, err := c.client.Time(ctx).Result()
+	if err != nil {
+		c.tb.Fatalf("redis TIME: %v", err)
+	}
+	return now
+}
+
+// Advance sleeps until the server's clock has moved on by at least d, which
+// a sleep of d on this process's clock does not promise.
+func (c redisClock) Advance(d time.Duration) {
+	c.tb.Helper()
+	start := c.Now()
+	for left := d; left > 0; left = d - c.Now().Sub(start) {
+		time.Sleep(left)
+	}
+}
+
 // requireRedis does nothing: this build has the Redis limiter.
 func requireRedis(testing.TB) {}
