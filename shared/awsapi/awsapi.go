@@ -115,6 +115,9 @@ type Client struct {
 	now         func() time.Time
 	maxAttempts int
 	maxBody     int64
+	// pause is the wait before attempt+1 (backoff; tests replace it to
+	// decide which pauses fit before the deadline).
+	pause func(attempt int) time.Duration
 }
 
 // validRegion reports whether region looks like an AWS region name, since
@@ -178,6 +181,7 @@ func New(opts Options) (*Client, error) {
 		now:         opts.Now,
 		maxAttempts: opts.MaxAttempts,
 		maxBody:     opts.MaxResponseBytes,
+		pause:       backoff,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -271,7 +275,7 @@ func (c *Client) Do(ctx context.Context, r Request) error {
 		if err == nil || attempt >= c.maxAttempts || !retryable(ctx, err) {
 			return err
 		}
-		if !sleep(ctx, backoff(attempt)) {
+		if !sleep(ctx, c.pause(attempt)) {
 			return err
 		}
 	}

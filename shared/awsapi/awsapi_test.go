@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,20 +254,73 @@ func TestRetries(t *testing.T) {
 	}
 }
 
-// TestNoRetryPastDeadline: a context that ends before any backoff could
-// complete gets the first answer's error, not a wait.
+// TestNoRetryPastDeadline: a retry is sent only when the pause before it
+// ends before the context's deadline; the first pause that would not is
+// not waited, and the last answer's error is returned. The pauses are
+// chosen by the test (the real ones are random; see TestBackoff), so the
+// number of requests is exact.
 func TestNoRetryPastDeadline(t *testing.T) {
-	f := newFake(t, reply(500, `{}`))
-	c := newTestClient(t, f.srv.URL, func(o *Options) { o.MaxAttempts = 100 })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	err := c.Call(ctx, "GetItem", nil, nil)
-	var e *Error
-	if !errors.As(err, &e) || e.Status != 500 {
-		t.Fatalf("err = %v, want the HTTP 500 error", err)
+	const want500 = "awsapi: dynamodb GetItem: error status (HTTP 500, request REQ1)"
+	tests := []struct {
+		name string
+		// fits is how many pauses are short enough (0) before one is
+		// longer than the time left (an hour, against a deadline of 10 s).
+		fits       int
+		wantReqs   int
+		wantPauses []int
+	}{
+		{name: "no pause fits: the first answer's error, no wait", fits: 0, wantReqs: 1, wantPauses: []int{1}},
+		{name: "two pauses fit: the third answer's error", fits: 2, wantReqs: 3, wantPauses: []int{1, 2, 3}},
 	}
-	if n := len(f.requests()); n >= 100 {
-		t.Fatalf("%d requests: the deadline did not bound the retries", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t, reply(500, `{}`))
+			c := newTestClient(t, f.srv.URL, func(o *Options) { o.MaxAttempts = 100 })
+			var pauses []int
+			c.pause = func(attempt int) time.Duration {
+				pauses = append(pauses, attempt)
+				if attempt <= tt.fits {
+					return 0
+				}
+				return time.Hour
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := c.Call(ctx, "GetItem", nil, nil)
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 500 || err.Error() != want500 {
+				t.Fatalf("err = %v, want %q", err, want500)
+			}
+			if ctx.Err() != nil {
+				t.Error("Do waited for the deadline instead of returning at once")
+			}
+			if n := len(f.requests()); n != tt.wantReqs {
+				t.Errorf("%d requests, want %d", n, tt.wantReqs)
+			}
+			if !slices.Equal(pauses, tt.wantPauses) {
+				t.Errorf("pauses asked for attempts %v, want %v", pauses, tt.wantPauses)
+			}
+		})
+	}
+}
+
+// TestBackoff: the real pause before attempt n+1 is within
+// [0, min(retryCap, retryBase·2^(n-1))), and New uses it.
+func TestBackoff(t *testing.T) {
+	for attempt := 1; attempt <= 70; attempt++ {
+		ceiling := retryCap
+		if attempt <= 5 {
+			ceiling = retryBase << (attempt - 1) // 50ms … 800ms
+		}
+		for range 200 {
+			if d := backoff(attempt); d < 0 || d >= ceiling {
+				t.Fatalf("backoff(%d) = %v, want within [0, %v)", attempt, d, ceiling)
+			}
+		}
+	}
+	c := newTestClient(t, "http://127.0.0.1:1", nil)
+	if reflect.ValueOf(c.pause).Pointer() != reflect.ValueOf(backoff).Pointer() {
+		t.Fatal("New does not pause with backoff")
 	}
 }
 
