@@ -42,9 +42,12 @@ func receiver(t *testing.T, calls *atomic.Int32) http.HandlerFunc {
 	}
 }
 
+// newClient returns a client of url on clock c; its Timeout is a safety net
+// of 10 s (DefaultTimeout is too tight for a loopback round trip on a loaded
+// machine under -race), which mutate may change.
 func newClient(t *testing.T, url string, c *testclock.Clock, mutate func(*Options)) *Client {
 	t.Helper()
-	o := Options{URL: url, Key: func(context.Context) ([]byte, error) { return testKey, nil }, Now: c.Now}
+	o := Options{URL: url, Key: func(context.Context) ([]byte, error) { return testKey, nil }, Now: c.Now, Timeout: 10 * time.Second}
 	if mutate != nil {
 		mutate(&o)
 	}
@@ -124,21 +127,24 @@ func TestFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		url  string
-		want string
+		// timeout is the client's: short where the webhook never answers,
+		// a safety net where the answer itself is the failure.
+		timeout time.Duration
+		want    string
 	}{
-		{"slow", slow.URL, "callpolicy: no decision from the webhook: context deadline exceeded"},
-		{"down", downURL, "callpolicy: no decision from the webhook: dial tcp"},
-		{"500", bad.URL + "/500", "callpolicy: no decision from the webhook: HTTP 500"},
-		{"wrong answer", bad.URL, `callpolicy: no decision from the webhook: the answer is not {"allow":true|false}`},
+		{"slow", slow.URL, 50 * time.Millisecond, "callpolicy: no decision from the webhook: context deadline exceeded"},
+		{"down", downURL, 10 * time.Second, "callpolicy: no decision from the webhook: dial tcp"},
+		{"500", bad.URL + "/500", 10 * time.Second, "callpolicy: no decision from the webhook: HTTP 500"},
+		{"wrong answer", bad.URL, 10 * time.Second, `callpolicy: no decision from the webhook: the answer is not {"allow":true|false}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testclock.AtEpoch()
-			closed := newClient(t, tc.url, c, func(o *Options) { o.Timeout = 50 * time.Millisecond })
+			closed := newClient(t, tc.url, c, func(o *Options) { o.Timeout = tc.timeout })
 			allow, err := closed.Allow(context.Background(), "alice", []string{"bob"}, "audio", "")
 			if allow || !errors.Is(err, ErrFailed) || len(err.Error()) < len(tc.want) || err.Error()[:len(tc.want)] != tc.want {
 				t.Fatalf("closed: %v, %v; want an error starting %q", allow, err, tc.want)
 			}
-			open := newClient(t, tc.url, c, func(o *Options) { o.Timeout = 50 * time.Millisecond; o.FailOpen = true })
+			open := newClient(t, tc.url, c, func(o *Options) { o.Timeout = tc.timeout; o.FailOpen = true })
 			if allow, err := open.Allow(context.Background(), "alice", []string{"bob"}, "audio", ""); !allow || err != nil {
 				t.Fatalf("open: %v, %v", allow, err)
 			}
