@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
+	"github.com/callsign-dev/callsign/shared/internal/testctx"
 )
 
 // seen is one request the fake service received.
@@ -332,15 +333,24 @@ func TestTransportErrors(t *testing.T) {
 		t.Fatalf("err = %v after %d requests, want ErrNoResponse after 2", err, len(f.requests()))
 	}
 
+	// The deadline passes once the request has reached the server (the
+	// fake records it before the handler runs), so exactly one arrives.
 	block := make(chan struct{})
-	slow := newFake(t, func(http.ResponseWriter, *http.Request) { <-block })
+	entered := testctx.NewSignal()
+	slow := newFake(t, func(http.ResponseWriter, *http.Request) { entered.Fire(); <-block })
 	t.Cleanup(func() { close(block) }) // runs before the server's Close
 	c = newTestClient(t, slow.srv.URL, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := testctx.DeadlineOn(entered.C(), 10*time.Second)
 	defer cancel()
 	err = c.Call(ctx, "GetItem", nil, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNoResponse) || len(slow.requests()) != 1 {
 		t.Fatalf("err = %v after %d requests, want DeadlineExceeded after 1", err, len(slow.requests()))
+	}
+	if want := "awsapi: dynamodb GetItem: context deadline exceeded"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+	if r := slow.requests()[0]; r.header.Get("X-Amz-Target") != "DynamoDB_20120810.GetItem" || r.body != "{}" {
+		t.Errorf("request: target %q body %q", r.header.Get("X-Amz-Target"), r.body)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/internal/testctx"
 	"github.com/callsign-dev/callsign/shared/internal/testtls"
 	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
@@ -82,7 +83,6 @@ func newTestWechat(t *testing.T, base string, timeout time.Duration) *Wechat {
 }
 
 func TestCode2Session(t *testing.T) {
-	blockUntilCanceled := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	tests := []struct {
 		name      string
 		script    []func(http.ResponseWriter, *http.Request)
@@ -115,7 +115,7 @@ func TestCode2Session(t *testing.T) {
 			WechatSession{}, ErrMisconfigured, "wechat code2Session: errcode 40066: identity: misconfigured", 1},
 		{"unknown errcode", []func(http.ResponseWriter, *http.Request){errcodeReply(48001, "api unauthorized")},
 			WechatSession{}, ErrUnavailable, "wechat code2Session: errcode 48001: identity: upstream unavailable", 1},
-		{"timeout", []func(http.ResponseWriter, *http.Request){blockUntilCanceled},
+		{"timeout", nil, // the loop sets a step that holds the request until the client gives up
 			WechatSession{}, context.DeadlineExceeded, "wechat code2Session: identity: upstream unavailable: request did not complete: context deadline exceeded", 1},
 		{"malformed JSON", []func(http.ResponseWriter, *http.Request){reply(200, `{"openid":`)},
 			WechatSession{}, ErrUnavailable, "wechat code2Session: identity: upstream unavailable: malformed response", 1},
@@ -135,13 +135,22 @@ func TestCode2Session(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeWechat(t, tt.script...)
-			timeout := 2 * time.Second
+			script, ctx := tt.script, context.Background()
 			if tt.name == "timeout" {
-				timeout = 50 * time.Millisecond
+				// The caller's deadline passes once the request has
+				// arrived (the fake records it before the step runs).
+				entered := testctx.NewSignal()
+				script = []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, r *http.Request) {
+					entered.Fire()
+					<-r.Context().Done()
+				}}
+				var cancel context.CancelFunc
+				ctx, cancel = testctx.DeadlineOn(entered.C(), 10*time.Second)
+				defer cancel()
 			}
-			w := newTestWechat(t, f.srv.URL+"/", timeout)
-			got, err := w.Code2Session(context.Background(), testCode)
+			f := newFakeWechat(t, script...)
+			w := newTestWechat(t, f.srv.URL+"/", 10*time.Second)
+			got, err := w.Code2Session(ctx, testCode)
 			if tt.wantText == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
@@ -174,6 +183,22 @@ func TestCode2Session(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCode2SessionTimeout: WechatOptions.Timeout bounds a call whose caller
+// set no deadline. The client may give up before its request reaches the
+// server on a loaded machine, so at most one request is expected.
+func TestCode2SessionTimeout(t *testing.T) {
+	f := newFakeWechat(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	w := newTestWechat(t, f.srv.URL+"/", 50*time.Millisecond)
+	_, err := w.Code2Session(context.Background(), testCode)
+	const want = "wechat code2Session: identity: upstream unavailable: request did not complete: context deadline exceeded"
+	if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if n := f.count(); n > 1 {
+		t.Fatalf("requests = %d, want at most 1", n)
 	}
 }
 

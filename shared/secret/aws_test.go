@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/awsapi"
+	"github.com/callsign-dev/callsign/shared/internal/testctx"
 )
 
 // awsRequest is one request seen by the fake AWS endpoint.
@@ -180,7 +181,6 @@ func TestAWSSecretsManager(t *testing.T) {
 		status    int
 		body      string
 		block     bool
-		timeout   time.Duration
 		want      Secret
 		wantKind  error
 		wantErr   string
@@ -210,7 +210,7 @@ func TestAWSSecretsManager(t *testing.T) {
 			wantKind: ErrInvalidValue, wantErr: sm400 + "invalid value: secret: invalid value: JSON secret has no secretKey"},
 		{name: "value app ID mismatch", appID: otherTestApp, body: jsonString(map[string]any{"SecretString": jsonValue}),
 			wantKind: ErrInvalidValue, wantErr: sm400 + "invalid value: secret: invalid value: sdkAppID in the secret (1400000000) does not match the configured SDKAppID (1400000001)"},
-		{name: "timeout", block: true, timeout: 50 * time.Millisecond,
+		{name: "timeout", block: true,
 			wantKind: ErrTimeout, wantErr: sm400 + "timed out: context deadline exceeded"},
 	}
 	for _, tt := range tests {
@@ -220,18 +220,16 @@ func TestAWSSecretsManager(t *testing.T) {
 				status = http.StatusOK
 			}
 			fake.respond(status, tt.body)
+			ctx := context.Background()
 			if tt.block {
-				fake.blockUntilCanceled()
+				// The deadline passes once the request has arrived.
+				var cancel context.CancelFunc
+				ctx, cancel = testctx.DeadlineOn(fake.blockUntilCanceled(), 10*time.Second)
+				defer cancel()
 			}
 			src, err := NewAWSSecretsManager(sm, "callsign/prod/trtc", tt.stage, tt.appID)
 			if err != nil {
 				t.Fatal(err)
-			}
-			ctx := context.Background()
-			if tt.timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
-				defer cancel()
 			}
 			got, err := src.Load(ctx)
 			reqs := fake.take()
@@ -294,19 +292,19 @@ func TestAWSSSM(t *testing.T) {
 				status = http.StatusOK
 			}
 			fake.respond(status, tt.body)
+			var ctx context.Context
+			var cancel context.CancelFunc
 			if tt.block {
-				fake.blockUntilCanceled()
+				// The deadline passes once the request has arrived.
+				ctx, cancel = testctx.DeadlineOn(fake.blockUntilCanceled(), 10*time.Second)
+			} else {
+				ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second) // a safety net
 			}
+			defer cancel()
 			src, err := NewAWSSSM(ps, "/callsign/prod/trtc", tt.appID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			timeout := 10 * time.Second // a safety net; only the blocking case reaches it
-			if tt.block {
-				timeout = 50 * time.Millisecond
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
 			got, err := src.Load(ctx)
 			reqs := fake.take()
 			if len(reqs) != 1 {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/callsign-dev/callsign/shared/internal/testctx"
 )
 
 // scripted is the state the fake store servers share: the requests they
@@ -15,6 +17,8 @@ type scripted[R any] struct {
 	status   int
 	body     string
 	block    bool
+	// entered fires once a held request has been recorded.
+	entered *testctx.Signal
 }
 
 // respond makes the fake answer with status and body.
@@ -25,11 +29,16 @@ func (s *scripted[R]) respond(status int, body string) {
 }
 
 // blockUntilCanceled makes the fake hold each request until the client
-// gives up (or the server closes).
-func (s *scripted[R]) blockUntilCanceled() {
+// gives up (or the server closes). The channel it returns is closed once a
+// held request has been recorded: a context that ends on it
+// (testctx.DeadlineOn) lets the client give up only after its request
+// arrived.
+func (s *scripted[R]) blockUntilCanceled() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.block = true
+	s.entered = testctx.NewSignal()
+	return s.entered.C()
 }
 
 // take returns and forgets the requests seen so far.
@@ -46,9 +55,10 @@ func (s *scripted[R]) take() []R {
 func (s *scripted[R]) serve(w http.ResponseWriter, r *http.Request, done <-chan struct{}, req R) {
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
-	status, body, block := s.status, s.body, s.block
+	status, body, block, entered := s.status, s.body, s.block, s.entered
 	s.mu.Unlock()
 	if block {
+		entered.Fire()
 		select {
 		case <-r.Context().Done():
 		case <-done:

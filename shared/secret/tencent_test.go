@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callsign-dev/callsign/shared/internal/testctx"
 	"github.com/callsign-dev/callsign/shared/internal/testtls"
 	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
@@ -191,16 +192,16 @@ func TestTencentSSM(t *testing.T) {
 				status = http.StatusOK
 			}
 			fake.respond(status, tt.body)
+			var ctx context.Context
+			var cancel context.CancelFunc
 			if tt.block {
-				fake.blockUntilCanceled()
+				// The deadline passes once the request has arrived.
+				ctx, cancel = testctx.DeadlineOn(fake.blockUntilCanceled(), 10*time.Second)
+			} else {
+				ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second) // a safety net
 			}
-			src := newTestTencent(t, fake, creds.get, tt.appID)
-			timeout := 10 * time.Second // a safety net; only the blocking case reaches it
-			if tt.block {
-				timeout = 50 * time.Millisecond
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
+			src := newTestTencent(t, fake, creds.get, tt.appID)
 			got, err := src.Load(ctx)
 			reqs := fake.take()
 			if len(reqs) != 1 {
