@@ -78,7 +78,7 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 		name string
 		vars map[string]string
 	}{
-		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": "redis://" + redisAddr + "/0"}},
+		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": testRedisURL(redisAddr)}},
 		{"dynamodb", map[string]string{"CALLSIGN_LIMITER": "dynamodb", "CALLSIGN_DYNAMODB_TABLE": "limits", "CALLSIGN_DYNAMODB_ENDPOINT": dynamoEndpoint}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
