@@ -91,17 +91,25 @@ func runSuite(t *testing.T, b backend) {
 	t.Run("refill after RetryAfter and after the window", func(t *testing.T) {
 		lim, clk := b.build(t)
 		p := Policy{Rate: 4, Period: time.Second, Burst: 2} // one token per 250ms
+		if !b.exact {
+			// The server's clock runs on between the calls of each step
+			// below, and each step holds only while less than one interval
+			// has passed: a second rather than 250ms, so that a stall of a
+			// loaded machine does not refill a token early.
+			p.Rate = 1
+		}
+		interval := p.Interval()
 		start := clk.Now()
 		allow(t, lim, "u1", p)
 		allow(t, lim, "u1", p)
 		denyStart := clk.Now()
 		d := allow(t, lim, "u1", p)
-		checkDecision(t, b, 3, d, Decision{Limit: 2, RetryAfter: 250 * time.Millisecond, ResetAfter: 500 * time.Millisecond}, clk.Now().Sub(start))
+		checkDecision(t, b, 3, d, Decision{Limit: 2, RetryAfter: interval, ResetAfter: 2 * interval}, clk.Now().Sub(start))
 		if b.exact {
 			// One microsecond early: still denied, with exactly that left.
 			clk.Advance(d.RetryAfter - time.Microsecond)
 			early := allow(t, lim, "u1", p)
-			checkDecision(t, b, 4, early, Decision{Limit: 2, RetryAfter: time.Microsecond, ResetAfter: 250*time.Millisecond + time.Microsecond}, 0)
+			checkDecision(t, b, 4, early, Decision{Limit: 2, RetryAfter: time.Microsecond, ResetAfter: interval + time.Microsecond}, 0)
 			clk.Advance(time.Microsecond)
 		} else {
 			clk.Advance(d.RetryAfter)
@@ -114,7 +122,7 @@ func runSuite(t *testing.T, b backend) {
 		} else {
 			// The refilled token became available RetryAfter after the
 			// denial; whatever time passed beyond that shortens the wait.
-			checkDur(t, b, "RetryAfter after one refill", got.RetryAfter, 250*time.Millisecond, clk.Now().Sub(denyStart)-d.RetryAfter)
+			checkDur(t, b, "RetryAfter after one refill", got.RetryAfter, interval, clk.Now().Sub(denyStart)-d.RetryAfter)
 		}
 		// Idle for the whole window: a full burst again.
 		clk.Advance(p.window())
