@@ -130,7 +130,7 @@ func newTestTencent(t *testing.T, f *fakeTencent, creds TencentCredentials, appI
 	t.Helper()
 	src, err := NewTencentSSM(TencentSSMOptions{
 		Region: "ap-guangzhou", SecretName: "callsign-prod-trtc", VersionID: "v3", DefaultAppID: appID,
-		Credentials: creds, Endpoint: f.srv.Listener.Addr().String(), Scheme: "HTTP", Timeout: 2 * time.Second,
+		Credentials: creds, Endpoint: f.srv.Listener.Addr().String(), Scheme: "HTTP", Timeout: 10 * time.Second,
 	})
 	if err != nil {
 		t.Fatalf("NewTencentSSM: %v", err)
@@ -320,7 +320,7 @@ func TestTencentSSMUnreachable(t *testing.T) {
 	srv.Close()
 	src, err := NewTencentSSM(TencentSSMOptions{Region: "ap-guangzhou", SecretName: "s", VersionID: "v1", DefaultAppID: testAppID,
 		Credentials: func() (string, string, string) { return "AKIDtest1", tencentTestKeys["AKIDtest1"], "" },
-		Endpoint:    "http://" + addr, Timeout: 2 * time.Second})
+		Endpoint:    "http://" + addr, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
