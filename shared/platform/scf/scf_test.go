@@ -86,12 +86,17 @@ func serve(t testing.TB, app scf.App, opts scf.Options) *rpc.Client {
 	}
 }
 
-// call invokes with a 3 s TimeLimitInMs when the request sets no limit.
+// testTimeLimitMs is the TimeLimitInMs of the tests' invocations: only a
+// safety net, generous enough for 64 concurrent invocations under -race on
+// a loaded machine.
+const testTimeLimitMs = 30_000
+
+// call invokes with testTimeLimitMs when the request sets no limit.
 func call(t *testing.T, c *rpc.Client, req messages.InvokeRequest) messages.InvokeResponse {
 	t.Helper()
 	var resp messages.InvokeResponse
 	if req.Deadline.Seconds == 0 && req.TimeLimitInMs == 0 {
-		req.TimeLimitInMs = 3000
+		req.TimeLimitInMs = testTimeLimitMs
 	}
 	if err := c.Call("Function.Invoke", &req, &resp); err != nil {
 		t.Fatalf("Function.Invoke: %v", err)
@@ -206,7 +211,7 @@ func TestConcurrentInvocationsKeepTheirIdentity(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			want := "-none-"
-			req := messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), RequestId: fmt.Sprintf("conc-%d", i), TimeLimitInMs: 3000}
+			req := messages.InvokeRequest{Payload: []byte(`{"action":"usersig"}`), RequestId: fmt.Sprintf("conc-%d", i), TimeLimitInMs: testTimeLimitMs}
 			switch i % 4 {
 			case 0:
 				want = fmt.Sprintf("o%d", i)
