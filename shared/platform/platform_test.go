@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/rpc"
@@ -107,6 +108,9 @@ func runUntilCancel(t *testing.T, app platform.App, opts platform.Options) func(
 	}
 }
 
+// freePort returns a port that was free a moment ago. Only TestRunSCF uses
+// it: scf-go-lib takes the port number from the environment and cannot
+// listen on port 0 and say which port it got.
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -115,6 +119,51 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// listening is a slog.Handler that passes on the addr of the line the
+// HTTP server logs once its listener is open ("http server listening").
+type listening chan string
+
+func (l listening) Enabled(context.Context, slog.Level) bool { return true }
+func (l listening) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l listening) WithGroup(string) slog.Handler            { return l }
+func (l listening) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "http server listening" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "addr" {
+			return true
+		}
+		select {
+		case l <- a.Value.String():
+		default:
+		}
+		return false
+	})
+	return nil
+}
+
+// runHTTP runs an HTTP kind on 127.0.0.1:0 until the returned stop is
+// called, and returns the address the server reports it listens on: no
+// port is picked in advance, so none can be taken by another process in
+// between.
+func runHTTP(t *testing.T, app platform.App, kind platform.Kind) (addr string, stop func()) {
+	t.Helper()
+	l := make(listening, 1)
+	stop = runUntilCancel(t, app, platform.Options{Kind: kind, LocalAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", Logger: slog.New(l)})
+	select {
+	case addr = <-l:
+	case <-time.After(15 * time.Second):
+		stop()
+		t.Fatal("the server did not log its listening address")
+	}
+	if host, port, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" || port == "0" {
+		stop()
+		t.Fatalf("listening address %q, want 127.0.0.1 and the port it got", addr)
+	}
+	return addr, stop
 }
 
 func dialRetry(t *testing.T, addr string) net.Conn {
@@ -135,10 +184,11 @@ func dialRetry(t *testing.T, addr string) net.Conn {
 func TestRunHTTPKinds(t *testing.T) {
 	for _, kind := range []platform.Kind{platform.KindLocal, platform.KindWeb} {
 		t.Run(kind.String(), func(t *testing.T) {
-			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-			opts := platform.Options{Kind: kind, LocalAddr: addr, WebAddr: addr}
-			stop := runUntilCancel(t, &apptest.App{}, opts)
-			c := dialRetry(t, addr)
+			addr, stop := runHTTP(t, &apptest.App{}, kind)
+			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+			if err != nil {
+				t.Fatalf("dial the address the server logged: %v", err)
+			}
 			c.Close()
 			stop()
 		})
@@ -154,11 +204,9 @@ func TestRunWebHidesProxyAddress(t *testing.T) {
 		remote bool
 	}{{platform.KindWeb, false}, {platform.KindLocal, true}} {
 		t.Run(tt.kind.String(), func(t *testing.T) {
-			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 			app := &apptest.App{}
-			stop := runUntilCancel(t, app, platform.Options{Kind: tt.kind, LocalAddr: addr, WebAddr: addr})
+			addr, stop := runHTTP(t, app, tt.kind)
 			defer stop()
-			dialRetry(t, addr).Close()
 			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
 			if err != nil {
 				t.Fatal(err)
