@@ -3,8 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
-	"net/http"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,42 +49,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	srv := exec.Command(bin, "serve", "--addr", addr)
-	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no CALLSIGN_*: the embedded defaults
-	var logs lockedBuffer
-	srv.Stdout, srv.Stderr = &logs, &logs
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			srv.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// No CALLSIGN_*: the embedded defaults.
+	addr, logs := startServe(t, bin, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")})
 
 	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", "http://"+addr)
 	script = strings.ReplaceAll(script, "go run ./cmd/callsign", bin)
@@ -111,6 +76,58 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if !strings.Contains(logs.String(), "DEVELOPMENT KEY") {
 		t.Errorf("the server did not warn about the generated development key:\n%s", logs.String())
 	}
+}
+
+// startServe runs `bin serve --addr 127.0.0.1:0` with exactly env and
+// returns the address the server logs once it listens ("http server
+// listening") and its output; no port is picked in advance, so none can be
+// taken by another process in between. At cleanup the server is
+// interrupted, and killed if it has not exited 10 s later.
+func startServe(t *testing.T, bin string, env []string) (string, *lockedBuffer) {
+	t.Helper()
+	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0")
+	srv.Env = env
+	logs := &lockedBuffer{}
+	srv.Stdout, srv.Stderr = logs, logs
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { srv.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		srv.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			srv.Process.Kill()
+			<-exited
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if addr := listeningAddr(logs.String()); addr != "" {
+			return addr, logs
+		}
+		select {
+		case <-exited:
+			t.Fatalf("server exited before it listened:\n%s", logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not log its listening address:\n%s", logs.String())
+		}
+	}
+}
+
+// listeningAddr is the addr of the JSON log line "http server listening"
+// in output, or "" before there is one.
+func listeningAddr(output string) string {
+	for line := range strings.Lines(output) {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "http server listening" {
+			return l.Addr
+		}
+	}
+	return ""
 }
 
 // lockedBuffer collects the server's output while the test reads it.
