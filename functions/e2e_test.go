@@ -711,6 +711,10 @@ func TestLambda(t *testing.T) {
 
 // --- SCF Go1 (net/rpc) -----------------------------------------------------
 
+// freePort returns a port that was free a moment ago, for the programs
+// that take a port number up front: scf-go-lib (_LAMBDA_SERVER_PORT) and
+// the Runtime Interface Emulator. A Web function listens on port 0 instead
+// (webAddr).
 func freePort(tb testing.TB) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -732,6 +736,30 @@ func dial(tb testing.TB, p *proc, addr string) net.Conn {
 		}
 		if p.exited() || time.Now().After(deadline) {
 			tb.Fatalf("dial %s: %v; output:\n%s", addr, err, p.output)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// webAddr waits until p, started with CALLSIGN_HTTP_ADDR=127.0.0.1:0, logs
+// the address its HTTP server listens on ("http server listening") and
+// returns it: no port is picked in advance, so none can be taken by another
+// process in between.
+func webAddr(tb testing.TB, p *proc) string {
+	tb.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		for line := range strings.Lines(p.output.String()) {
+			var l struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "http server listening" {
+				if host, port, err := net.SplitHostPort(l.Addr); err != nil || host != "127.0.0.1" || port == "0" {
+					tb.Fatalf("listening address %q, want 127.0.0.1 and the port it got", l.Addr)
+				}
+				return l.Addr
+			}
+		}
+		if p.exited() || time.Now().After(deadline) {
+			tb.Fatalf("no listening address logged; output:\n%s", p.output)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -1106,12 +1134,11 @@ func TestSCFGo1ConcurrentInvocations(t *testing.T) {
 // --- SCF Web function (HTTP) -------------------------------------------------
 
 func TestWebFunction(t *testing.T) {
-	addr := "127.0.0.1:" + freePort(t)
 	env := baseEnv()
 	env["TENCENTCLOUD_RUNENV"] = "SCF"
-	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["CALLSIGN_HTTP_ADDR"] = "127.0.0.1:0"
 	p := start(t, "callsign", env)
-	dial(t, p, addr).Close()
+	addr := webAddr(t, p)
 	client := &http.Client{Timeout: 10 * time.Second}
 	base := "http://" + addr
 
@@ -1179,15 +1206,14 @@ func TestWebFunctionFailuresLockOutNoOne(t *testing.T) {
 	}))
 	defer wechat.Close()
 
-	addr := "127.0.0.1:" + freePort(t)
 	env := baseEnv()
 	env["TENCENTCLOUD_RUNENV"] = "SCF"
-	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["CALLSIGN_HTTP_ADDR"] = "127.0.0.1:0"
 	env["CALLSIGN_WECHAT_APP_SECRET"] = "wechat-app-secret-for-tests"
 	env["CALLSIGN_WECHAT_API_BASE_URL"] = wechat.URL
 	env["CALLSIGN_RATE_LIMITS"] = "auth.fail=2/1m:2"
 	p := start(t, "callsign", env)
-	dial(t, p, addr).Close()
+	addr := webAddr(t, p)
 	client := &http.Client{Timeout: 10 * time.Second}
 	post := func(path, auth, body string) (int, []byte) {
 		req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
@@ -1251,17 +1277,16 @@ func TestScfBootstrapPinsWebMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addr := "127.0.0.1:" + freePort(t)
 	env := baseEnv()
 	env["PATH"] = os.Getenv("PATH")
 	env["TENCENTCLOUD_RUNENV"] = "SCF"
-	env["CALLSIGN_HTTP_ADDR"] = addr
+	env["CALLSIGN_HTTP_ADDR"] = "127.0.0.1:0"
 	env["_LAMBDA_SERVER_PORT"] = freePort(t)
 	env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:" + freePort(t)
 	cmd := exec.Command(filepath.Join(dir, "scf_bootstrap"))
 	cmd.Dir = dir
 	p := startCmd(t, cmd, env)
-	dial(t, p, addr).Close()
+	addr := webAddr(t, p)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
