@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/loopback"
@@ -71,7 +72,7 @@ type Wechat struct {
 	endpoint   string
 	appID      string
 	appSecret  func(context.Context) (string, error)
-	client     *http.Client
+	client     func() *http.Client // built once, on first use
 	timeout    time.Duration
 	retryDelay time.Duration
 }
@@ -97,22 +98,30 @@ func NewWechat(opts WechatOptions) (*Wechat, error) {
 	if opts.Timeout < 0 || opts.RetryDelay < 0 {
 		return nil, errors.New("identity: wechat timeout and retry delay must not be negative")
 	}
-	var client http.Client
-	if opts.HTTPClient != nil {
-		client = *opts.HTTPClient
-	} else if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		dt = dt.Clone()
-		if cfg := tlstrust.ClientConfig(os.Getenv, u.Hostname(), tlstrust.DigiCertGlobal); cfg != nil {
-			dt.TLSClientConfig = cfg
+	// The HTTP client is built on the first exchange, not here: only the
+	// session operation calls code2Session, and cloning a transport is a
+	// measurable part of every other function's cold start
+	// (docs/performance.md).
+	host := u.Hostname()
+	newClient := func() *http.Client {
+		var client http.Client
+		if opts.HTTPClient != nil {
+			client = *opts.HTTPClient
+		} else if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			dt = dt.Clone()
+			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.DigiCertGlobal); cfg != nil {
+				dt.TLSClientConfig = cfg
+			}
+			client.Transport = dt
 		}
-		client.Transport = dt
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		return &client
 	}
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Wechat{
 		endpoint:   strings.TrimRight(base, "/") + "/sns/jscode2session",
 		appID:      opts.AppID,
 		appSecret:  opts.AppSecret,
-		client:     &client,
+		client:     sync.OnceValue(newClient),
 		timeout:    positiveOr(opts.Timeout, DefaultWechatTimeout),
 		retryDelay: positiveOr(opts.RetryDelay, DefaultWechatRetryDelay),
 	}, nil
@@ -215,7 +224,7 @@ func (w *Wechat) exchange(ctx context.Context, target string) (WechatSession, in
 		return WechatSession{}, 0, fmt.Errorf("wechat code2Session: %w: cannot build request", ErrUnavailable)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := w.client.Do(req)
+	resp, err := w.client().Do(req)
 	if err != nil {
 		// *url.Error prints the full URL, secret included: report only a
 		// classification, and the caller's context error if that ended it.

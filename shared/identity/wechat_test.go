@@ -224,9 +224,9 @@ func TestCode2SessionDefaultClientVerifies(t *testing.T) {
 	var reached atomic.Bool
 	srv := testtls.NewCA(t, "untrusted root", nil).Serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Store(true) }), []string{"127.0.0.1"})
 	w := newTestWechat(t, srv.URL, 10*time.Second) // only guards a hang: a failed check loads the system roots, slow under -race
-	tr, ok := w.client.Transport.(*http.Transport)
+	tr, ok := w.client().Transport.(*http.Transport)
 	if !ok || tr.TLSClientConfig == nil || tr.TLSClientConfig.VerifyConnection == nil {
-		t.Fatalf("default transport %T does not verify through tlstrust", w.client.Transport)
+		t.Fatalf("default transport %T does not verify through tlstrust", w.client().Transport)
 	}
 	_, err := w.Code2Session(context.Background(), testCode)
 	if err == nil || err.Error() != "wechat code2Session: identity: upstream unavailable: transport error" || strings.Contains(err.Error(), testWechatSecret) {
