@@ -157,6 +157,43 @@ func contenders(tb testing.TB) []contender {
 	return []contender{{"go", []string{shippedUsersig(tb)}}, {"node", node}}
 }
 
+// freshCopy writes the executable at src into a new file in dir with a
+// single write, syncs it to disk and returns its path; the caller removes
+// it. The benchmarks start every contender (and the RIE) from a fresh copy
+// in every round, untimed. Two byte-identical copies of one executable can
+// start at stable but different speeds, by where the kernel placed each
+// file in memory (docs/performance.md), so a run that started one copy in
+// all its rounds carried a single draw of that placement in every figure.
+// Fresh copies per round spread it over the rounds, for both contenders
+// alike; syncing keeps the copy's writeback out of the timed starts.
+func freshCopy(tb testing.TB, dir, src string) string {
+	tb.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		tb.Fatalf("fresh copy: %v", err)
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(src)+"-*")
+	if err != nil {
+		tb.Fatalf("fresh copy: %v", err)
+	}
+	_, werr := f.Write(data)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr, os.Chmod(f.Name(), 0o755)); err != nil {
+		os.Remove(f.Name())
+		tb.Fatalf("fresh copy of %s: %v", src, err)
+	}
+	return f.Name()
+}
+
+// freshArgv returns c's command with its executable replaced by a fresh
+// copy in dir (freshCopy), and a function that removes the copy.
+func freshArgv(tb testing.TB, dir string, c contender) ([]string, func()) {
+	tb.Helper()
+	exe := freshCopy(tb, dir, c.argv[0])
+	return append([]string{exe}, c.argv[1:]...), func() { os.Remove(exe) }
+}
+
 // coldStartEnv is the environment of both contenders (the Runtime API
 // address is added per run): the test configuration, the Go runtime
 // settings of the shipped functions (shippedGoEnv; Node ignores them), and
@@ -194,14 +231,16 @@ func checkColdStartReply(tb testing.TB, who string, body []byte) {
 // holds the event, and returns the time from just before exec to the
 // arrival of the function's first /response post. The process and the
 // Runtime API are gone when it returns.
-func fakeColdStart(b *testing.B, c contender, event string) time.Duration {
+func fakeColdStart(b *testing.B, dir string, c contender, event string) time.Duration {
 	b.Helper()
+	argv, remove := freshArgv(b, dir, c)
+	defer remove()
 	api := newRuntimeAPI(b)
 	defer api.close()
 	env := coldStartEnv(b)
 	env["AWS_LAMBDA_RUNTIME_API"] = api.addr()
 	_, result := api.enqueue(event)
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	t0 := time.Now()
 	p := startCmd(b, cmd, env)
 	defer p.kill()
@@ -234,10 +273,11 @@ func fakeColdStart(b *testing.B, c contender, event string) time.Duration {
 func BenchmarkColdStart(b *testing.B) {
 	cs := contenders(b)
 	event := coldStartEvent()
+	dir := b.TempDir()
 	times := make([][]float64, len(cs))
 	for b.Loop() {
 		for i, c := range cs {
-			times[i] = append(times[i], ms(fakeColdStart(b, c, event)))
+			times[i] = append(times[i], ms(fakeColdStart(b, dir, c, event)))
 		}
 	}
 	reportComparison(b, "", times[0], times[1])
@@ -258,9 +298,13 @@ type rieCold struct {
 // program, also runs with the contenders' environment (GOMAXPROCS=1
 // included) in every round, callsign's and Node's alike; Lambda gives a
 // function's environment to the function only.
-func rieColdStart(b *testing.B, c contender, event string) rieCold {
+func rieColdStart(b *testing.B, dir string, c contender, event string) rieCold {
 	b.Helper()
-	r := startRIECmd(b, coldStartEnv(b), c.argv...)
+	argv, remove := freshArgv(b, dir, c)
+	defer remove()
+	emulator := freshCopy(b, dir, rieExecutable())
+	defer os.Remove(emulator)
+	r := startRIEAt(b, emulator, coldStartEnv(b), argv...)
 	t0 := time.Now()
 	status, body := r.invoke(b, "cold-"+c.name, event)
 	d := time.Since(t0)
@@ -300,12 +344,13 @@ func BenchmarkColdStartRIE(b *testing.B) {
 	cs := contenders(b)
 	buildRIE(b)
 	event := coldStartEvent()
+	dir := b.TempDir()
 	invoke := make([][]float64, len(cs))
 	inits := make([][]float64, len(cs))
 	reported := make([][]float64, len(cs))
 	for b.Loop() {
 		for i, c := range cs {
-			r := rieColdStart(b, c, event)
+			r := rieColdStart(b, dir, c, event)
 			invoke[i] = append(invoke[i], ms(r.invoke))
 			inits[i] = append(inits[i], r.initMs)
 			reported[i] = append(reported[i], r.initMs+r.runMs)

@@ -49,7 +49,7 @@ func buildRIE(tb testing.TB) {
 			rieBuild.err = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(binDir, "aws-lambda-rie"), riePackage)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", rieExecutable(), riePackage)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -85,6 +85,15 @@ func startRIE(tb testing.TB, name string, extra map[string]string) *rie {
 func startRIECmd(tb testing.TB, env map[string]string, bootstrap ...string) *rie {
 	tb.Helper()
 	buildRIE(tb)
+	return startRIEAt(tb, rieExecutable(), env, bootstrap...)
+}
+
+// rieExecutable is the path of the RIE that buildRIE built.
+func rieExecutable() string { return filepath.Join(binDir, "aws-lambda-rie") }
+
+// startRIEAt is startRIECmd with the RIE executable at emulatorPath.
+func startRIEAt(tb testing.TB, emulatorPath string, env map[string]string, bootstrap ...string) *rie {
+	tb.Helper()
 	emulator, runtimeAPI := "127.0.0.1:"+freePort(tb), "127.0.0.1:"+freePort(tb)
 	for runtimeAPI == emulator {
 		runtimeAPI = "127.0.0.1:" + freePort(tb)
@@ -95,7 +104,7 @@ func startRIECmd(tb testing.TB, env map[string]string, bootstrap ...string) *rie
 		"--runtime-interface-emulator-address", emulator,
 		"--runtime-api-address", runtimeAPI,
 	}, bootstrap...)
-	p := start(tb, "aws-lambda-rie", env, args...)
+	p := startCmd(tb, exec.Command(emulatorPath, args...), env)
 	// SIGTERM first: the RIE then kills its runtime process; start's own
 	// cleanup (registered earlier, so run later) only reaps the RIE.
 	tb.Cleanup(func() {
