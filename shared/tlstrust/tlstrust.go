@@ -1,15 +1,16 @@
 // Package tlstrust provides the TLS client configuration of callsign's
 // calls to its clouds' own APIs (the secret store, the rate-limit table,
-// WeChat's code2Session): the server's certificate is verified against a
-// few embedded roots, the ones those endpoints chain to, before Go's system
-// trust store is loaded.
+// the TRTC cloud API, WeChat's code2Session): the server's certificate is
+// verified against a few embedded roots, the ones those endpoints chain
+// to, before Go's system trust store is loaded.
 //
 // The system trust store costs the first TLS handshake of a process tens of
 // milliseconds: Go parses every certificate of the bundle file and of each
 // file in the certificate directories, which on Debian hold every root
 // three times over (docs/performance.md). Every cold start of a stage that
-// reads its secret from a managed store pays it in app.New, and the first
-// session request of an instance would pay it for WeChat. The embedded
+// reads its secret from a managed store pays it in app.New, the first
+// removal of an intruder by a callbacks instance would pay it for the TRTC
+// cloud API, and the first session request for WeChat. The embedded
 // roots parse in about a millisecond, and the system store is loaded only
 // for a server they do not verify (an endpoint override to another
 // authority, a region with other certificates), so what is accepted does

@@ -21,8 +21,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 )
 
 // API facts (handbook: TRTC cloud API 3.0).
@@ -102,7 +105,8 @@ type Options struct {
 	// DefaultTimeout.
 	Timeout time.Duration
 	// Transport is the HTTP transport; default a clone of
-	// http.DefaultTransport.
+	// http.DefaultTransport that verifies the API's certificate against
+	// the embedded Tencent Cloud API roots first (package tlstrust).
 	Transport http.RoundTripper
 }
 
@@ -148,7 +152,16 @@ func New(opts Options) (*Client, error) {
 	if c.transport == nil {
 		c.transport = http.DefaultTransport
 		if dt, ok := c.transport.(*http.Transport); ok {
-			c.transport = dt.Clone()
+			dt = dt.Clone()
+			// Verify the API's certificate against the Tencent Cloud API's
+			// roots (tlstrust.DigiCertGlobal) before loading the system
+			// store, whose first load costs a callbacks instance's first
+			// removal tens of milliseconds; what is accepted is unchanged
+			// (tlstrust.ClientConfig).
+			if cfg := tlstrust.ClientConfig(os.Getenv, (&url.URL{Host: host}).Hostname(), tlstrust.DigiCertGlobal); cfg != nil {
+				dt.TLSClientConfig = cfg
+			}
+			c.transport = dt
 		}
 	}
 	c.transport = statusTransport{base: c.transport}

@@ -3,13 +3,17 @@ package trtcapi
 import (
 	"context"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/callsign-dev/callsign/shared/internal/testclock"
+	"github.com/callsign-dev/callsign/shared/internal/testtls"
 	"github.com/callsign-dev/callsign/shared/ratelimit"
+	"github.com/callsign-dev/callsign/shared/tlstrust"
 	"github.com/callsign-dev/callsign/shared/trtcapi/trtcapitest"
 )
 
@@ -144,6 +148,40 @@ func TestErrors(t *testing.T) {
 			t.Fatal("a bad request was sent")
 		}
 	})
+}
+
+// TestDefaultTransportVerifies calls a loopback HTTPS endpoint whose
+// certificate chains to no trusted root through the default transport,
+// which verifies in VerifyConnection (tlstrust): the call fails as a
+// temporary network error and the request, which carries a signed
+// credential, never reaches the server.
+func TestDefaultTransportVerifies(t *testing.T) {
+	t.Setenv(tlstrust.EnvCertFile, "")
+	t.Setenv(tlstrust.EnvCertDir, "")
+	var reached atomic.Bool
+	srv := testtls.NewCA(t, "untrusted root", nil).Serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Store(true) }), []string{"127.0.0.1"})
+	c, err := New(Options{
+		Region:   "ap-singapore",
+		Endpoint: srv.URL,
+		Credentials: func(context.Context) (Credential, error) {
+			return Credential{SecretID: testID, SecretKey: testKey}, nil
+		},
+		Timeout: 10 * time.Second, // only guards a hang: a failed check loads the system roots, slow under -race
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := c.transport.(statusTransport).base.(*http.Transport)
+	if !ok || tr.TLSClientConfig == nil || tr.TLSClientConfig.VerifyConnection == nil {
+		t.Fatalf("default transport %T does not verify through tlstrust", c.transport.(statusTransport).base)
+	}
+	err = c.RemoveUsers(context.Background(), 1400000000, Room{Num: 7}, []string{"mallory"})
+	if err == nil || err.Error() != "trtcapi: RemoveUser: could not reach the API" || !IsTemporary(err) {
+		t.Fatalf("err = %v, want a temporary \"could not reach the API\"", err)
+	}
+	if reached.Load() {
+		t.Error("the request reached a server whose certificate does not verify")
+	}
 }
 
 func TestParseEndpoint(t *testing.T) {
