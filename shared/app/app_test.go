@@ -541,6 +541,15 @@ func testRedisURL(addr string) string {
 	return "redis://" + addr + "/0?read_timeout=10s&write_timeout=10s&max_retries=-1"
 }
 
+// testLimiterTimeout is the tests' CALLSIGN_LIMITER_TIMEOUT, the deadline
+// of one limiter decision and one ban lookup on the shared store: only a
+// hang guard, the largest the configuration accepts. Past it the limiter
+// of TestSharedLimiters (CALLSIGN_LIMITER_FAILURE=closed) refuses a request
+// the test wants allowed, and the ban checker of TestBanAcrossInstances
+// answers from its last known state, "not banned", where the test wants
+// 403 user_banned. No test here exercises the timeout itself.
+const testLimiterTimeout = "5s"
+
 // TestSharedLimiters wires each shared-store backend through the
 // configuration against a real server and exhausts a burst of two.
 func TestSharedLimiters(t *testing.T) {
@@ -563,7 +572,7 @@ func TestSharedLimiters(t *testing.T) {
 			vars := map[string]string{
 				"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 				"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_RATE_LIMITS": "usersig=2/1h",
-				"CALLSIGN_LIMITER_KEY_PREFIX": "test:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": "2s",
+				"CALLSIGN_LIMITER_KEY_PREFIX": "test:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": testLimiterTimeout,
 				"CALLSIGN_LIMITER_FAILURE": "closed",
 			}
 			for k, v := range tc.vars {

@@ -86,7 +86,7 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 			vars := map[string]string{
 				"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 				"CALLSIGN_VERIFIERS": "gateway", "CALLSIGN_USER_ID_MODE": "raw",
-				"CALLSIGN_LIMITER_KEY_PREFIX": "test:enforce:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": "2s",
+				"CALLSIGN_LIMITER_KEY_PREFIX": "test:enforce:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": testLimiterTimeout,
 				"CALLSIGN_CALL_ENFORCEMENT": "enforce", "CALLSIGN_TRTC_CALLBACK_KEY": testCallbackKey,
 				"CALLSIGN_TRTC_REGION": "ap-singapore", "CALLSIGN_TRTC_API_ENDPOINT": fake.URL,
 			}

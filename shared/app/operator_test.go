@@ -111,7 +111,7 @@ func TestBanAcrossInstances(t *testing.T) {
 			vars := map[string]string{
 				"CALLSIGN_STAGE": "local", "CALLSIGN_SDK_APP_ID": "1400000000", "CALLSIGN_SECRET_KEY": testKey,
 				"CALLSIGN_VERIFIERS": "session,gateway", "CALLSIGN_USER_ID_MODE": "raw",
-				"CALLSIGN_LIMITER_KEY_PREFIX": "test:ban:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": "2s",
+				"CALLSIGN_LIMITER_KEY_PREFIX": "test:ban:" + tc.name + ":", "CALLSIGN_LIMITER_TIMEOUT": testLimiterTimeout,
 				"CALLSIGN_CALL_ENFORCEMENT": "enforce", "CALLSIGN_TRTC_API_ENDPOINT": trtc.URL,
 				"CALLSIGN_IM_API_BASE_URL": im.URL,
 			}
