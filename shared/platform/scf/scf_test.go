@@ -476,9 +476,14 @@ func TestTimeout(t *testing.T) {
 }
 
 // TestDeadlineThroughTheLibrary checks which timeout each request gets
-// (read exactly from the debug line) and that the App's context is live:
-// scf-go-lib's own context for a zero Deadline is already expired. Only the
-// real clock is involved: request deadlines are real instants.
+// through scf-go-lib (read exactly from the debug line, in nanoseconds) and
+// that the App's context is live: scf-go-lib's own context for a zero
+// Deadline is already expired. No wall time decides the outcome: the time
+// limits are testTimeLimitMs and SCF's maximum, which only a hang exceeds,
+// and the Deadline (with nanoseconds) is an instant on the adapter's clock,
+// fixed at testclock's epoch, so that its timeout is exact. Whether the
+// library's context for that Deadline has already expired on the real
+// clock depends on the epoch; the adapter must not care.
 func TestDeadlineThroughTheLibrary(t *testing.T) {
 	var logs testlog.Buffer
 	type seen struct {
@@ -490,15 +495,17 @@ func TestDeadlineThroughTheLibrary(t *testing.T) {
 		got <- seen{live: ctx.Err() == nil, hasDeadline: ok}
 		return []byte(`{"ok":true}`)
 	}}
-	c := serve(t, app, scf.Options{Logger: logs.JSONLogger()})
+	now := testclock.AtEpoch().Now()
+	deadline := now.Add(time.Hour + 123456789)
+	c := serve(t, app, scf.Options{Logger: logs.JSONLogger(), Now: func() time.Time { return now }})
 	tests := []struct {
 		name    string
 		req     messages.InvokeRequest
-		timeout string // the debug line's "timeout" in nanoseconds; "" when not exact
+		timeout time.Duration // the debug line's "timeout", its last attribute
 	}{
-		{"zero Deadline: TimeLimitInMs", messages.InvokeRequest{RequestId: "d1", TimeLimitInMs: 1500}, "1500000000"},
-		{"zero Deadline, no limit: SCF's maximum", messages.InvokeRequest{RequestId: "d2"}, "900000000000"},
-		{"deadline an hour ahead", messages.InvokeRequest{RequestId: "d3", TimeLimitInMs: 1, Deadline: messages.InvokeRequest_Timestamp{Seconds: time.Now().Add(time.Hour).Unix()}}, ""},
+		{"zero Deadline: TimeLimitInMs", messages.InvokeRequest{RequestId: "d1", TimeLimitInMs: testTimeLimitMs}, testTimeLimitMs * time.Millisecond},
+		{"zero Deadline, no limit: SCF's maximum", messages.InvokeRequest{RequestId: "d2"}, 900 * time.Second},
+		{"Deadline wins over TimeLimitInMs", messages.InvokeRequest{RequestId: "d3", TimeLimitInMs: 1, Deadline: messages.InvokeRequest_Timestamp{Seconds: deadline.Unix(), Nanos: int64(deadline.Nanosecond())}}, time.Hour + 123456789},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -510,9 +517,9 @@ func TestDeadlineThroughTheLibrary(t *testing.T) {
 			if s := <-got; !s.live || !s.hasDeadline {
 				t.Errorf("App context live=%v hasDeadline=%v", s.live, s.hasDeadline)
 			}
-			line := `"requestID":"` + tt.req.RequestId + `","timeout":`
-			if !strings.Contains(logs.String(), line+tt.timeout) {
-				t.Errorf("no %s%s in\n%s", line, tt.timeout, logs.String())
+			line := `"requestID":"` + tt.req.RequestId + `","timeout":` + strconv.FormatInt(int64(tt.timeout), 10) + "}"
+			if !strings.Contains(logs.String(), line) {
+				t.Errorf("no %s in\n%s", line, logs.String())
 			}
 		})
 	}
