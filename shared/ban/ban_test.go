@@ -20,7 +20,7 @@ var start = testclock.Epoch()
 // builder per Store implementation.
 func backends(t *testing.T) []struct {
 	name  string
-	build func(c *testclock.Clock) Store
+	build func(t *testing.T, c *testclock.Clock) Store
 } {
 	t.Helper()
 	redisURL := "redis://" + teststore.StartRedis(t) + "/0"
@@ -33,11 +33,11 @@ func backends(t *testing.T) []struct {
 	prefix := func() string { return "test:" + rand.Text()[:8] + ":" }
 	return []struct {
 		name  string
-		build func(c *testclock.Clock) Store
+		build func(t *testing.T, c *testclock.Clock) Store
 	}{
-		{"memory", func(c *testclock.Clock) Store { return NewMemory(c.Now) }},
-		{"redis", func(c *testclock.Clock) Store { return redisStore(t, redisURL, prefix(), c.Now) }},
-		{"dynamodb", func(c *testclock.Clock) Store {
+		{"memory", func(_ *testing.T, c *testclock.Clock) Store { return NewMemory(c.Now) }},
+		{"redis", func(t *testing.T, c *testclock.Clock) Store { return redisStore(t, redisURL, prefix(), c.Now) }},
+		{"dynamodb", func(_ *testing.T, c *testclock.Clock) Store {
 			return NewDynamoDB(teststore.DynamoDBClient(dyna), "limits", prefix(), c.Now)
 		}},
 	}
@@ -51,7 +51,7 @@ func TestStores(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			c := testclock.New(start)
-			s := b.build(c)
+			s := b.build(t, c)
 			if _, ok, err := s.Get(ctx, "mallory"); ok || err != nil {
 				t.Fatalf("Get before ban = %v, %v", ok, err)
 			}
