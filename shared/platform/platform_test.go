@@ -8,6 +8,7 @@ import (
 	"net/rpc"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,10 +229,24 @@ func TestRunWebHidesProxyAddress(t *testing.T) {
 	}
 }
 
+// scfServed records that TestRunSCF has started scf-go-lib in this test
+// process.
+var scfServed atomic.Bool
+
 // TestRunSCF serves through scf-go-lib, which reads the port from the
 // process environment and listens on 0.0.0.0 for the rest of the test
 // process (its listener cannot be closed); cancelling Run returns nil.
+// scf-go-lib serves once per process, so a repeated run (go test -count=2)
+// checks instead that Run refuses a second start.
 func TestRunSCF(t *testing.T) {
+	if !scfServed.CompareAndSwap(false, true) {
+		t.Setenv(platform.EnvSCFServerPort, strconv.Itoa(freePort(t)))
+		err := platform.Run(context.Background(), &apptest.App{}, platform.Options{Kind: platform.KindSCF})
+		if err == nil || err.Error() != "platform: scf: scf: the Go1 runtime is already serving in this process" {
+			t.Fatalf("second Run = %v, want the refusal", err)
+		}
+		return
+	}
 	port := strconv.Itoa(freePort(t))
 	t.Setenv(platform.EnvSCFServerPort, port)
 	stop := runUntilCancel(t, &apptest.App{}, platform.Options{Kind: platform.KindSCF})
