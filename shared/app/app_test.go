@@ -531,16 +531,6 @@ func withoutKeys(m map[string]string, names ...string) map[string]string {
 	return out
 }
 
-// testRedisURL is the CALLSIGN_REDIS_URL of the redis-server at addr for
-// tests. Its parameters replace the production client's read and write
-// timeouts (300 ms) and its one retry, which after a stall of a loaded test
-// machine would re-run a non-idempotent command (a rate-limit script, a SET
-// NX claim) and change a count the tests check exactly; the store timeout
-// (CALLSIGN_LIMITER_TIMEOUT) still bounds every command.
-func testRedisURL(addr string) string {
-	return "redis://" + addr + "/0?read_timeout=10s&write_timeout=10s&max_retries=-1"
-}
-
 // testLimiterTimeout is the tests' CALLSIGN_LIMITER_TIMEOUT, the deadline
 // of one limiter decision and one ban lookup on the shared store: only a
 // hang guard, the largest the configuration accepts. Past it the limiter
@@ -565,7 +555,7 @@ func TestSharedLimiters(t *testing.T) {
 		name string
 		vars map[string]string
 	}{
-		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": testRedisURL(redisAddr)}},
+		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": teststore.RedisURL(redisAddr)}},
 		{"dynamodb", map[string]string{"CALLSIGN_LIMITER": "dynamodb", "CALLSIGN_DYNAMODB_TABLE": "limits", "CALLSIGN_DYNAMODB_ENDPOINT": dynamoEndpoint}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,7 +78,7 @@ func TestEnforcementAcrossInstances(t *testing.T) {
 		name string
 		vars map[string]string
 	}{
-		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": testRedisURL(redisAddr)}},
+		{"redis", map[string]string{"CALLSIGN_LIMITER": "redis", "CALLSIGN_REDIS_URL": teststore.RedisURL(redisAddr)}},
 		{"dynamodb", map[string]string{"CALLSIGN_LIMITER": "dynamodb", "CALLSIGN_DYNAMODB_TABLE": "limits", "CALLSIGN_DYNAMODB_ENDPOINT": dynamoEndpoint}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func backends(t *testing.T) []struct {
 	build func(t *testing.T, c *testclock.Clock) Store
 } {
 	t.Helper()
-	redisURL := "redis://" + teststore.StartRedis(t) + "/0"
+	redisURL := teststore.RedisURL(teststore.StartRedis(t))
 	dyna := teststore.StartDynalite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

@@ -14,20 +14,10 @@ import (
 	"github.com/callsign-dev/callsign/shared/ratelimit"
 )
 
-// testRedisOptions configure the tests' client, built by the constructor
-// the app gives the call-record store (ratelimit's). go-redis retries a
-// timed-out read, so a stall of a loaded test machine past a short read
-// timeout would re-run a non-idempotent command (a SET NX claim, the
-// compare-and-swap script) and change what the tests check exactly; the
-// tests' clients get 10 s timeouts and no retry, as in shared/ratelimit.
-// TestWithTimeout keeps its own client, which must never time out by
-// itself.
-var testRedisOptions = ratelimit.RedisOptions{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxRetries: -1}
-
 // sharedRedis returns a client of the package's redis-server.
 func sharedRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	c, err := testRedisOptions.NewClient(servers.RedisURL(tb))
+	c, err := ratelimit.NewRedisClient(servers.RedisURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/callsign-dev/callsign/shared/internal/teststore"
 )
 
 func TestNewRedisClientSettings(t *testing.T) {
@@ -41,12 +43,7 @@ func TestNewRedisClientSettings(t *testing.T) {
 			wantDial: time.Second, wantRead: 200 * time.Millisecond, want: 100 * time.Millisecond,
 		},
 		{
-			name: "test options", opts: testRedisOptions, url: "redis://127.0.0.1:6379",
-			wantAddr: "127.0.0.1:6379", wantPool: 2, wantProtocol: 2, wantRetry: 0,
-			wantDial: 500 * time.Millisecond, wantRead: 10 * time.Second, want: 10 * time.Second,
-		},
-		{
-			name: "test settings in the URL, as the app tests set them", url: "redis://127.0.0.1:6379/0?read_timeout=10s&write_timeout=10s&max_retries=-1",
+			name: "the tests' URL (teststore.RedisURL)", url: teststore.RedisURL("127.0.0.1:6379"),
 			wantAddr: "127.0.0.1:6379", wantPool: 2, wantProtocol: 2, wantRetry: 0,
 			wantDial: 500 * time.Millisecond, wantRead: 10 * time.Second, want: 10 * time.Second,
 		},
@@ -139,18 +136,11 @@ func TestRedisKeyLayout(t *testing.T) {
 	}
 }
 
-// testRedisOptions configure the tests' clients: the production read and
-// write timeouts (300 ms) with one retry would re-run a non-idempotent
-// script (EVALSHA) after a stall of a loaded test machine and double a
-// count that the tests check exactly. Callers' deadlines still bound every
-// command (ContextTimeoutEnabled).
-var testRedisOptions = RedisOptions{ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxRetries: -1}
-
 // sharedRedis returns a client of the package's redis-server, skipping or
 // failing the test (teststore.SkipOrFail) when it cannot start.
 func sharedRedis(tb testing.TB) *redis.Client {
 	tb.Helper()
-	client, err := testRedisOptions.NewClient(servers.RedisURL(tb))
+	client, err := NewRedisClient(servers.RedisURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -166,7 +156,7 @@ func redisLimiter(tb testing.TB, url, prefix string) Limiter {
 	if url == "" {
 		url = servers.RedisURL(tb)
 	}
-	client, err := testRedisOptions.NewClient(url)
+	client, err := NewRedisClient(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -182,7 +172,7 @@ func redisLimiter(tb testing.TB, url, prefix string) Limiter {
 // it have failed by a millisecond.
 func redisSuiteLimiter(tb testing.TB) (Limiter, clock) {
 	tb.Helper()
-	client, err := testRedisOptions.NewClient(servers.RedisURL(tb))
+	client, err := NewRedisClient(servers.RedisURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -364,7 +364,7 @@ func TestResilientStoreKilled(t *testing.T) {
 			if err != nil {
 				teststore.SkipOrFail(t, err)
 			}
-			return s, redisLimiter(t, s.URL, "callsign:test:")
+			return s, redisLimiter(t, teststore.RedisURL(s.Addr), "callsign:test:")
 		}},
 		{"dynamodb", func(t *testing.T) (*teststore.Server, Limiter) {
 			s, err := teststore.StartDynaliteServer()

@@ -44,15 +44,16 @@ func (s *Shared) Main(m *testing.M) int {
 	return code
 }
 
-// RedisURL returns the redis:// URL of the package's redis-server, skipping
-// or failing the test (SkipOrFail) when it cannot start.
+// RedisURL returns the URL of the package's redis-server for test clients
+// (the package-level RedisURL), skipping or failing the test (SkipOrFail)
+// when it cannot start.
 func (s *Shared) RedisURL(tb testing.TB) string {
 	tb.Helper()
 	s.redisOnce.Do(func() { s.redis, s.redisErr = StartRedisServer() })
 	if s.redisErr != nil {
 		SkipOrFail(tb, s.redisErr)
 	}
-	return s.redis.URL
+	return RedisURL(s.redis.Addr)
 }
 
 // DynamoDB returns a client of the package's dynalite with Table created,

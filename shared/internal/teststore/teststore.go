@@ -126,6 +126,20 @@ func SkipOrFail(t testing.TB, err error) {
 	t.Fatal(err)
 }
 
+// RedisClientQuery is the query of every test client's Redis URL
+// (RedisURL). It replaces the production client's read and write timeouts
+// (300 ms) and its one retry: go-redis retries a timed-out read, so a stall
+// of a loaded test machine would re-run a non-idempotent command (a
+// rate-limit script, a SET NX claim) and change what the tests check
+// exactly. Query parameters win over the client's options
+// (ratelimit.RedisOptions.NewClient), and callers' deadlines still bound
+// every command.
+const RedisClientQuery = "read_timeout=10s&write_timeout=10s&max_retries=-1"
+
+// RedisURL returns the URL test clients use for the redis-server at addr:
+// database 0 with RedisClientQuery.
+func RedisURL(addr string) string { return "redis://" + addr + "/0?" + RedisClientQuery }
+
 // StartRedis starts a redis-server for the test, stops it at cleanup and
 // returns its 127.0.0.1:port address.
 func StartRedis(t testing.TB) string {
