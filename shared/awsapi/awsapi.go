@@ -23,7 +23,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -91,7 +90,7 @@ type Options struct {
 	// HTTPClient sends the requests; nil means a client on a clone of
 	// http.DefaultTransport that verifies server certificates against the
 	// Amazon Trust Services roots before it loads the system roots
-	// (tlstrust.ClientConfig). Its redirect policy is replaced: redirects
+	// (tlstrust.Transport). Its redirect policy is replaced: redirects
 	// are refused.
 	HTTPClient *http.Client
 	// Now is the clock of X-Amz-Date; nil means time.Now.
@@ -160,15 +159,7 @@ func New(opts Options) (*Client, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		var rt http.RoundTripper = http.DefaultTransport
-		if t, ok := rt.(*http.Transport); ok {
-			t = t.Clone()
-			if cfg := tlstrust.ClientConfig(os.Getenv, endpointHost(endpoint), tlstrust.AmazonTrustServices); cfg != nil {
-				t.TLSClientConfig = cfg
-			}
-			rt = t
-		}
-		hc = &http.Client{Transport: rt}
+		hc = &http.Client{Transport: tlstrust.Transport(endpointHost(endpoint), tlstrust.AmazonTrustServices)}
 	}
 	copied := *hc
 	copied.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

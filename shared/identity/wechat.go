@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -99,20 +98,15 @@ func NewWechat(opts WechatOptions) (*Wechat, error) {
 		return nil, errors.New("identity: wechat timeout and retry delay must not be negative")
 	}
 	// The HTTP client is built on the first exchange, not here: only the
-	// session operation calls code2Session, and cloning a transport is a
-	// measurable part of every other function's cold start
-	// (docs/performance.md).
+	// session operation calls code2Session, so the other functions need
+	// not clone a transport at start (docs/performance.md).
 	host := u.Hostname()
 	newClient := func() *http.Client {
 		var client http.Client
 		if opts.HTTPClient != nil {
 			client = *opts.HTTPClient
-		} else if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-			dt = dt.Clone()
-			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.DigiCertGlobal); cfg != nil {
-				dt.TLSClientConfig = cfg
-			}
-			client.Transport = dt
+		} else {
+			client.Transport = tlstrust.Transport(host, tlstrust.DigiCertGlobal)
 		}
 		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		return &client

@@ -72,8 +72,7 @@ type TencentSSMOptions struct {
 	// Transport is the HTTP transport; default: a clone of
 	// http.DefaultTransport that verifies the endpoint's certificate
 	// against the Tencent Cloud API's roots (tlstrust.DigiCertGlobal)
-	// before it loads the system roots
-	// (tlstrust.ClientConfig).
+	// before it loads the system roots (tlstrust.Transport).
 	Transport http.RoundTripper
 }
 
@@ -128,15 +127,7 @@ func NewTencentSSM(opts TencentSSMOptions) (*TencentSSM, error) {
 	}
 	base := opts.Transport
 	if base == nil {
-		base = http.DefaultTransport
-		if dt, ok := base.(*http.Transport); ok {
-			dt = dt.Clone()
-			host := (&url.URL{Host: opts.Endpoint}).Hostname()
-			if cfg := tlstrust.ClientConfig(os.Getenv, host, tlstrust.DigiCertGlobal); cfg != nil {
-				dt.TLSClientConfig = cfg
-			}
-			base = dt
-		}
+		base = tlstrust.Transport((&url.URL{Host: opts.Endpoint}).Hostname(), tlstrust.DigiCertGlobal)
 	}
 	return &TencentSSM{opts: opts, transport: statusTransport{base: base}}, nil
 }

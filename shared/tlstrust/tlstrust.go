@@ -23,6 +23,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/http"
+	"os"
 	"sync"
 )
 
@@ -97,6 +99,23 @@ func ClientConfig(getenv func(string) string, host string, first *Anchors) *tls.
 		InsecureSkipVerify: true,
 		VerifyConnection:   VerifyInOrder(host, first.Pool, nil),
 	}
+}
+
+// Transport returns the transport of a client of host: a clone of
+// http.DefaultTransport whose TLS configuration is ClientConfig(os.Getenv,
+// host, first), or whose configuration is Go's default when ClientConfig
+// returns nil. A program that replaced http.DefaultTransport with another
+// RoundTripper gets that RoundTripper unchanged.
+func Transport(host string, first *Anchors) http.RoundTripper {
+	dt, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	dt = dt.Clone()
+	if cfg := ClientConfig(os.Getenv, host, first); cfg != nil {
+		dt.TLSClientConfig = cfg
+	}
+	return dt
 }
 
 // VerifyInOrder returns a tls.Config.VerifyConnection that accepts a

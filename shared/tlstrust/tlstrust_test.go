@@ -100,6 +100,42 @@ func TestClientConfig(t *testing.T) {
 	}
 }
 
+// TestTransport: without trust-store variables the transport is a clone of
+// http.DefaultTransport verifying through ClientConfig; with SSL_CERT_FILE
+// or SSL_CERT_DIR set it keeps Go's default configuration.
+func TestTransport(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		ours bool // TLS configuration from ClientConfig
+	}{
+		{"no trust-store variables", map[string]string{EnvCertFile: "", EnvCertDir: ""}, true},
+		{"SSL_CERT_FILE set", map[string]string{EnvCertFile: "/etc/ssl/own.pem", EnvCertDir: ""}, false},
+		{"SSL_CERT_DIR set", map[string]string{EnvCertFile: "", EnvCertDir: "/etc/ssl/own"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			tr, ok := Transport("api.weixin.qq.com", DigiCertGlobal).(*http.Transport)
+			if !ok || tr == http.DefaultTransport {
+				t.Fatalf("Transport = %T %p, want a clone of http.DefaultTransport", tr, tr)
+			}
+			cfg := tr.TLSClientConfig
+			if ours := cfg != nil && cfg.VerifyConnection != nil && cfg.InsecureSkipVerify; ours != tt.ours {
+				t.Fatalf("TLS configuration %+v, want ours: %v", cfg, tt.ours)
+			}
+			if !tt.ours && cfg != nil && (cfg.InsecureSkipVerify || cfg.RootCAs != nil || cfg.MinVersion != 0) {
+				t.Fatalf("TLS configuration %+v, want Go's default verification", cfg)
+			}
+			if tr.Proxy == nil || !tr.ForceAttemptHTTP2 {
+				t.Error("the clone lost http.DefaultTransport's settings")
+			}
+		})
+	}
+}
+
 // TestVerifyInOrder connects to servers with chains of different origins
 // through a client verifying with VerifyInOrder, first against root A,
 // then against root B.

@@ -21,7 +21,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -150,19 +149,11 @@ func New(opts Options) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.transport == nil {
-		c.transport = http.DefaultTransport
-		if dt, ok := c.transport.(*http.Transport); ok {
-			dt = dt.Clone()
-			// Verify the API's certificate against the Tencent Cloud API's
-			// roots (tlstrust.DigiCertGlobal) before loading the system
-			// store, whose first load costs a callbacks instance's first
-			// removal tens of milliseconds; what is accepted is unchanged
-			// (tlstrust.ClientConfig).
-			if cfg := tlstrust.ClientConfig(os.Getenv, (&url.URL{Host: host}).Hostname(), tlstrust.DigiCertGlobal); cfg != nil {
-				dt.TLSClientConfig = cfg
-			}
-			c.transport = dt
-		}
+		// Verify the API's certificate against the Tencent Cloud API's
+		// roots before loading the system store, whose first load costs a
+		// callbacks instance's first removal tens of milliseconds; what is
+		// accepted is unchanged (tlstrust.ClientConfig).
+		c.transport = tlstrust.Transport((&url.URL{Host: host}).Hostname(), tlstrust.DigiCertGlobal)
 	}
 	c.transport = statusTransport{base: c.transport}
 	return c, nil
