@@ -43,6 +43,7 @@ import (
 
 	"github.com/callsign-dev/callsign/shared/identity"
 	"github.com/callsign-dev/callsign/shared/metrics/emfcheck"
+	"github.com/callsign-dev/callsign/shared/platform/web"
 	"github.com/callsign-dev/callsign/shared/token"
 	"github.com/callsign-dev/callsign/shared/usersig"
 )
@@ -742,7 +743,7 @@ func dial(tb testing.TB, p *proc, addr string) net.Conn {
 }
 
 // webAddr waits until p, started with CALLSIGN_HTTP_ADDR=127.0.0.1:0, logs
-// the address its HTTP server listens on ("http server listening") and
+// the address its HTTP server listens on (web.ListeningMessage) and
 // returns it: no port is picked in advance, so none can be taken by another
 // process in between.
 func webAddr(tb testing.TB, p *proc) string {
@@ -751,7 +752,7 @@ func webAddr(tb testing.TB, p *proc) string {
 	for {
 		for line := range strings.Lines(p.output.String()) {
 			var l struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "http server listening" {
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == web.ListeningMessage {
 				if host, port, err := net.SplitHostPort(l.Addr); err != nil || host != "127.0.0.1" || port == "0" {
 					tb.Fatalf("listening address %q, want 127.0.0.1 and the port it got", l.Addr)
 				}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callsign-dev/callsign/shared/platform/web"
 )
 
 // TestREADMEWalkthrough runs the README's curl walkthrough, as written,
@@ -79,8 +81,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 }
 
 // startServe runs `bin serve --addr 127.0.0.1:0` with exactly env and
-// returns the address the server logs once it listens ("http server
-// listening") and its output; no port is picked in advance, so none can be
+// returns the address the server logs once it listens
+// (web.ListeningMessage) and its output; no port is picked in advance, so none can be
 // taken by another process in between. At cleanup the server is
 // interrupted, and killed if it has not exited 10 s later.
 func startServe(t *testing.T, bin string, env []string) (string, *lockedBuffer) {
@@ -118,12 +120,12 @@ func startServe(t *testing.T, bin string, env []string) (string, *lockedBuffer) 
 	}
 }
 
-// listeningAddr is the addr of the JSON log line "http server listening"
-// in output, or "" before there is one.
+// listeningAddr is the addr of the JSON log line web.ListeningMessage in
+// output, or "" before there is one.
 func listeningAddr(output string) string {
 	for line := range strings.Lines(output) {
 		var l struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "http server listening" {
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == web.ListeningMessage {
 			return l.Addr
 		}
 	}

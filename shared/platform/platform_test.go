@@ -17,6 +17,7 @@ import (
 	"github.com/callsign-dev/callsign/shared/api"
 	"github.com/callsign-dev/callsign/shared/platform"
 	"github.com/callsign-dev/callsign/shared/platform/internal/apptest"
+	"github.com/callsign-dev/callsign/shared/platform/web"
 )
 
 func TestDetect(t *testing.T) {
@@ -123,14 +124,14 @@ func freePort(t *testing.T) int {
 }
 
 // listening is a slog.Handler that passes on the addr of the line the
-// HTTP server logs once its listener is open ("http server listening").
+// HTTP server logs once its listener is open (web.ListeningMessage).
 type listening chan string
 
 func (l listening) Enabled(context.Context, slog.Level) bool { return true }
 func (l listening) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l listening) WithGroup(string) slog.Handler            { return l }
 func (l listening) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "http server listening" {
+	if r.Message != web.ListeningMessage {
 		return nil
 	}
 	r.Attrs(func(a slog.Attr) bool {

@@ -32,6 +32,11 @@ const (
 	ShutdownTimeout = 10 * time.Second
 )
 
+// ListeningMessage is the message of the info line ServeWithGrace logs
+// once its listener is open, with the listener's address as "addr": with
+// a listen address of port 0, the way to learn which port it got.
+const ListeningMessage = "http server listening"
+
 // NewServer returns an http.Server for h with callsign's timeouts. Server
 // errors go to logger (nil discards).
 func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
@@ -80,7 +85,7 @@ func ServeWithGrace(ctx context.Context, ln net.Listener, h http.Handler, logger
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("http server listening", "addr", ln.Addr().String())
+	logger.Info(ListeningMessage, "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("web: serving: %w", err)
